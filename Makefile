@@ -1,0 +1,80 @@
+# The verbs a newcomer types. Each target does its own set-up on a fresh machine.
+#   make run     start the whole service locally (API, S3, SQS, DynamoDB, Glue) in the foreground
+#   make test    lint, template checks, unit and integration tests
+#   make build   sam build, then check the validator fits Lambda's 250 MB unzipped limit
+#   make deploy  sam deploy --guided (needs AWS credentials)
+#   make bench   the validation and merge benchmark (ROWS= scales it)
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# One Python for the Lambda runtime (python3.12 in template.yaml) and for the tests.
+PYTHON_VERSION := 3.12
+PYTHON ?= $(firstword $(shell command -v python$(PYTHON_VERSION) 2>/dev/null) \
+	$(wildcard $(shell pyenv root 2>/dev/null)/versions/$(PYTHON_VERSION).*/bin/python$(PYTHON_VERSION)) \
+	$(wildcard $(HOME)/.pyenv/versions/$(PYTHON_VERSION).*/bin/python$(PYTHON_VERSION)))
+
+VENV := .venv
+VENV_SAM := .venv-sam
+PY := $(VENV)/bin/python
+SAM := SAM_CLI_TELEMETRY=0 PATH="$(dir $(PYTHON)):$$PATH" $(VENV_SAM)/bin/sam
+AWS_REGION ?= us-east-1
+export AWS_PORT ?= 5000
+export API_PORT ?= 3000
+
+.PHONY: help install run test lint validate unit integration build package-size deploy bench clean
+
+help:
+	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: requirements/dev.txt
+	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) not found: install it (e.g. pyenv install $(PYTHON_VERSION)) or pass PYTHON=/path/to/python$(PYTHON_VERSION)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements/dev.txt
+	# The shared layer's package and the local stack import from the checkout, as Lambda would from /opt/python.
+	echo "$(CURDIR)/layers/shared" > $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/ingestion.pth
+	echo "$(CURDIR)" >> $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/ingestion.pth
+	touch $@
+
+$(VENV_SAM)/.installed: requirements/sam.txt
+	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) not found"; exit 1; }
+	$(PYTHON) -m venv $(VENV_SAM)
+	$(VENV_SAM)/bin/pip install --quiet -r requirements/sam.txt
+	touch $@
+
+install: $(VENV)/.installed $(VENV_SAM)/.installed
+
+run: $(VENV)/.installed
+	$(PY) -m local_stack
+
+test: lint validate unit integration
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+validate: $(VENV_SAM)/.installed
+	$(SAM) validate --lint --region $(AWS_REGION)
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest tests/unit
+
+integration: $(VENV)/.installed
+	$(PY) -m pytest tests/integration
+
+build: $(VENV_SAM)/.installed
+	$(SAM) build
+	$(MAKE) package-size
+
+package-size: $(VENV)/.installed
+	$(PY) scripts/check_package_size.py .aws-sam/build
+
+deploy: build
+	$(SAM) deploy --guided
+
+bench: $(VENV)/.installed
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) $(VENV_SAM) .aws-sam .pytest_cache .ruff_cache

@@ -1,0 +1,66 @@
+"""Status function: the API's GET routes (collections and upload requests)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ingestion.api_models import (
+    CollectionResponse,
+    UploadRequestPage,
+    UploadRequestResponse,
+    collection_response,
+    upload_request_response,
+)
+from ingestion.http import register_error_handlers, tenant_id
+from ingestion.observability import logger, metrics, tracer
+from ingestion.services.appends import get_upload_request, list_upload_requests
+from ingestion.services.collections import get_collection
+
+app = APIGatewayRestResolver(enable_validation=True)
+register_error_handlers(app)
+
+
+@app.get("/api/collection/<collectionId>")
+def get_collection_route(collection_id: Annotated[str, Path(alias="collectionId")]) -> CollectionResponse:
+    return collection_response(get_collection(tenant_id(app), collection_id))
+
+
+@app.get("/api/collection/<collectionId>/data/<dataType>/append")
+def list_upload_requests_route(
+    collection_id: Annotated[str, Path(alias="collectionId")],
+    data_type: Annotated[str, Path(alias="dataType")],
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
+    next_token: Annotated[str | None, Query(alias="nextToken")] = None,
+) -> UploadRequestPage:
+    requests, token = list_upload_requests(
+        tenant_id=tenant_id(app),
+        collection_id=collection_id,
+        data_type=data_type,
+        limit=limit,
+        next_token=next_token,
+    )
+    return UploadRequestPage(items=[upload_request_response(r) for r in requests], next_token=token)
+
+
+@app.get("/api/collection/<collectionId>/data/<dataType>/append/<requestId>")
+def get_upload_request_route(
+    collection_id: Annotated[str, Path(alias="collectionId")],
+    data_type: Annotated[str, Path(alias="dataType")],
+    request_id: Annotated[str, Path(alias="requestId")],
+) -> UploadRequestResponse:
+    request = get_upload_request(
+        tenant_id=tenant_id(app), collection_id=collection_id, data_type=data_type, request_id=request_id
+    )
+    return upload_request_response(request)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,128 @@
+"""Request and response bodies of the HTTP API (camelCase on the wire).
+
+Kept apart from the domain entities; :func:`upload_request_response` and
+:func:`collection_response` convert explicitly.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from ingestion.domain import Collection, UploadRequest, UploadSource, UploadStatus
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class CreateCollectionBody(ApiModel):
+    name: str = Field(min_length=1, max_length=200, description="A name for people; need not be unique.")
+
+
+class DataTypeSummary(ApiModel):
+    row_count: int
+    last_request_id: str | None = None
+    last_updated: datetime | None = None
+
+
+class CollectionResponse(ApiModel):
+    id: str
+    name: str
+    created_at: datetime
+    data_types: dict[str, DataTypeSummary]
+
+
+class ValidationErrorItem(ApiModel):
+    line: int | None = None
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+    message: str
+
+
+class UploadRequestResponse(ApiModel):
+    """The reference API's ``UploadRequest``, plus sizes, counters and timings."""
+
+    id: str
+    collection_id: str
+    data_type: str
+    separator: str
+    dump_datetime: datetime
+    status: UploadStatus
+    message: str | None
+    validation_errors: list[ValidationErrorItem] | None
+    file_name: str
+    size_bytes: int
+    source: UploadSource
+    validation_error_count: int | None = None
+    processed_lines: int | None = None
+    rows_inserted: int | None = None
+    rows_updated: int | None = None
+    rows_rejected: int | None = None
+    started_datetime: datetime | None = None
+    finished_datetime: datetime | None = None
+    warnings: list[str] | None = None
+
+
+class UploadRequestPage(ApiModel):
+    items: list[UploadRequestResponse]
+    next_token: str | None = Field(
+        default=None, description="Pass as ?nextToken= to get the next page; null on the last page."
+    )
+
+
+class ErrorItem(ApiModel):
+    field: str | None = None
+    message: str
+
+
+class ErrorResponse(ApiModel):
+    message: str
+    errors: list[ErrorItem] | None = None
+
+
+def collection_response(collection: Collection) -> CollectionResponse:
+    return CollectionResponse(
+        id=collection.id,
+        name=collection.name,
+        created_at=collection.created_at,
+        data_types={
+            name: DataTypeSummary(
+                row_count=stats.row_count,
+                last_request_id=stats.last_request_id,
+                last_updated=stats.last_updated,
+            )
+            for name, stats in collection.data_types.items()
+        },
+    )
+
+
+def upload_request_response(request: UploadRequest) -> UploadRequestResponse:
+    return UploadRequestResponse(
+        id=request.id,
+        collection_id=request.collection_id,
+        data_type=request.data_type,
+        separator=request.separator,
+        dump_datetime=request.dump_datetime,
+        status=request.status,
+        message=request.message,
+        validation_errors=(
+            None
+            if request.validation_errors is None
+            else [ValidationErrorItem(**issue.model_dump()) for issue in request.validation_errors]
+        ),
+        file_name=request.file_name,
+        size_bytes=request.size_bytes,
+        source=request.source,
+        validation_error_count=request.validation_error_count,
+        processed_lines=request.processed_lines,
+        rows_inserted=request.rows_inserted,
+        rows_updated=request.rows_updated,
+        rows_rejected=request.rows_rejected,
+        started_datetime=request.started_datetime,
+        finished_datetime=request.finished_datetime,
+        warnings=request.warnings,
+    )

@@ -1,0 +1,96 @@
+"""Domain entities: what the service talks about, independent of HTTP and storage."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class UploadStatus(StrEnum):
+    QUEUED = "queued"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    ERROR = "error"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (UploadStatus.COMPLETED, UploadStatus.ERROR)
+
+
+class UploadSource(StrEnum):
+    API = "api"
+    S3 = "s3"
+
+
+class Entity(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ValidationIssue(Entity):
+    """One problem found in an uploaded file, precise enough for a person to fix it."""
+
+    line: int | None = Field(default=None, description="Physical line in the file; the header is line 1.")
+    row: int | None = Field(default=None, description="Index of the record in a JSON array (0-based).")
+    column: str | None = None
+    value: str | None = None
+    message: str
+
+
+class DataTypeStats(Entity):
+    row_count: int
+    last_request_id: str | None = None
+    last_updated: datetime | None = None
+    snapshot_id: int | None = None
+
+
+class Collection(Entity):
+    id: str
+    tenant_id: str
+    name: str
+    created_at: datetime
+    data_types: dict[str, DataTypeStats] = Field(default_factory=dict)
+
+
+class UploadRequest(Entity):
+    id: str
+    collection_id: str
+    data_type: str
+    separator: str
+    dump_datetime: datetime
+    status: UploadStatus
+    source: UploadSource
+    file_name: str
+    size_bytes: int
+    object_key: str
+    message: str | None = None
+    validation_errors: list[ValidationIssue] | None = None
+    validation_error_count: int | None = None
+    processed_lines: int | None = None
+    rows_inserted: int | None = None
+    rows_updated: int | None = None
+    rows_rejected: int | None = None
+    started_datetime: datetime | None = None
+    finished_datetime: datetime | None = None
+    warnings: list[str] | None = None
+    attempt: int = 0
+
+
+class UploadOutcome(Entity):
+    """What processing a file produced: either merged counts or the reasons it was refused."""
+
+    status: UploadStatus
+    message: str | None = None
+    processed_lines: int = 0
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_rejected: int = 0
+    warnings: list[str] = Field(default_factory=list)
+    validation_errors: list[ValidationIssue] = Field(default_factory=list)
+    validation_error_count: int = 0
+    row_count: int | None = None
+    snapshot_id: int | None = None
+    # Iceberg sequence number of the snapshot the merge committed: orders merges that finish
+    # out of order, so an older row count never overwrites a newer one.
+    sequence_number: int | None = None

@@ -1,0 +1,42 @@
+"""Domain exceptions. Each names what was wrong and what to do; the API layer maps them
+to HTTP status codes in one place (:mod:`ingestion.http`)."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base class: ``str(error)`` is a message meant for the caller."""
+
+
+class NotFoundError(DomainError):
+    pass
+
+
+class CollectionNotFound(NotFoundError):
+    def __init__(self, collection_id: str) -> None:
+        super().__init__(
+            f"collection '{collection_id}' does not exist (or belongs to another tenant); "
+            "create one with POST /api/collection"
+        )
+
+
+class DataTypeNotFound(NotFoundError):
+    def __init__(self, data_type: str, known: list[str]) -> None:
+        super().__init__(f"unknown data type '{data_type}'; available data types: {', '.join(sorted(known))}")
+
+
+class UploadRequestNotFound(NotFoundError):
+    def __init__(self, request_id: str) -> None:
+        super().__init__(f"upload request '{request_id}' does not exist in this collection and data type")
+
+
+class InvalidInput(DomainError):
+    """Input that passed the request schema but is still unusable (e.g. an empty file)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class StatusConflict(DomainError):
+    """A conditional status write lost: another attempt moved the request first."""

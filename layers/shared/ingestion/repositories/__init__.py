@@ -1,0 +1,1 @@
+"""Repositories: the only code that knows how entities are stored in DynamoDB."""

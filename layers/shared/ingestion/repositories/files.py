@@ -1,0 +1,107 @@
+"""The uploaded-files store: objects under ``incoming/`` in the data bucket.
+
+Layout: ``incoming/<collectionId>/<dataType>/<anything>``. Files posted through the API
+land at ``incoming/<collectionId>/<dataType>/api/<requestId>`` and carry the upload
+request in their object metadata, so the validator can always rebuild the request even if
+the API function stopped between storing the file and recording the request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, BinaryIO
+from urllib.parse import quote, unquote
+
+from botocore.exceptions import ClientError
+
+from ingestion import aws
+from ingestion.settings import get_settings
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    """What the API recorded about a file when it stored it."""
+
+    request_id: str
+    file_name: str
+    separator: str
+    dump_datetime: datetime
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    size_bytes: int
+    upload: StoredUpload | None  # None for a file dropped straight into the bucket
+    # A dropped file may name its separator in the object metadata ``separator``.
+    separator: str = ","
+
+
+@dataclass(frozen=True)
+class ObjectLocation:
+    collection_id: str
+    data_type: str
+
+
+class FileStore:
+    def __init__(self, s3_client: Any, bucket: str, incoming_prefix: str) -> None:
+        self._s3 = s3_client
+        self.bucket = bucket
+        self._prefix = incoming_prefix
+
+    def api_upload_key(self, collection_id: str, data_type: str, request_id: str) -> str:
+        return f"{self._prefix}{collection_id}/{data_type}/api/{request_id}"
+
+    def locate(self, key: str) -> ObjectLocation | None:
+        """Collection and data type named by a key, or None if the key is outside the layout."""
+        if not key.startswith(self._prefix):
+            return None
+        parts = key[len(self._prefix) :].split("/")
+        if len(parts) < 3 or not all(parts[:3]):
+            return None
+        return ObjectLocation(collection_id=parts[0], data_type=parts[1])
+
+    def put_upload(self, key: str, content: bytes, upload: StoredUpload, content_type: str | None) -> None:
+        self._s3.put_object(
+            Bucket=self.bucket,
+            Key=key,
+            Body=content,
+            ContentType=content_type or "application/octet-stream",
+            # Metadata must be ASCII: values are percent-encoded.
+            Metadata={
+                "request-id": upload.request_id,
+                "file-name": quote(upload.file_name, safe=""),
+                "separator": quote(upload.separator, safe=""),
+                "dump-datetime": upload.dump_datetime.isoformat(),
+            },
+        )
+
+    def info(self, key: str) -> FileInfo | None:
+        """Size and stored request of an object; None if it no longer exists."""
+        try:
+            head = self._s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        metadata = head.get("Metadata", {})
+        separator = unquote(metadata.get("separator", ",")) or ","
+        upload = None
+        if "request-id" in metadata:
+            upload = StoredUpload(
+                request_id=metadata["request-id"],
+                file_name=unquote(metadata.get("file-name", "")),
+                separator=separator,
+                dump_datetime=datetime.fromisoformat(metadata["dump-datetime"]),
+            )
+        return FileInfo(size_bytes=int(head["ContentLength"]), upload=upload, separator=separator)
+
+    def open(self, key: str) -> BinaryIO:
+        return self._s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+
+
+@lru_cache(maxsize=1)
+def get_file_store() -> FileStore:
+    settings = get_settings()
+    return FileStore(aws.client("s3"), settings.data_bucket, settings.incoming_prefix)

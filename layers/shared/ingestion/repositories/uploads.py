@@ -1,0 +1,224 @@
+"""The upload-request repository (DynamoDB ``UploadRequestsTable``).
+
+Every status change is a conditional write, so a duplicate or late notification can never
+move a request backwards:
+
+    queued --start--> in_progress --finish--> completed | error
+                      in_progress (lease expired) --start--> in_progress (next attempt)
+    queued | in_progress --fail (dead letter)--> error
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+from pydantic.alias_generators import to_camel, to_snake
+
+from ingestion import aws
+from ingestion.domain import UploadOutcome, UploadRequest, UploadStatus
+from ingestion.errors import InvalidInput, StatusConflict, UploadRequestNotFound
+from ingestion.settings import get_settings
+
+_NOT_STORED = {"lease_expires_at"}
+
+
+def collection_key(collection_id: str, data_type: str) -> str:
+    return f"{collection_id}#{data_type}"
+
+
+class UploadRequestRepository:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def create(self, request: UploadRequest) -> bool:
+        """Store a new request; False if one with this id already exists (left untouched)."""
+        try:
+            self._table.put_item(Item=_to_item(request), ConditionExpression="attribute_not_exists(id)")
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def find(self, collection_id: str, data_type: str, request_id: str) -> UploadRequest | None:
+        item = self._table.get_item(
+            Key={"collectionKey": collection_key(collection_id, data_type), "id": request_id},
+            ConsistentRead=True,
+        ).get("Item")
+        return None if item is None else _to_request(item)
+
+    def get(self, collection_id: str, data_type: str, request_id: str) -> UploadRequest:
+        request = self.find(collection_id, data_type, request_id)
+        if request is None:
+            raise UploadRequestNotFound(request_id)
+        return request
+
+    def list_newest_first(
+        self, collection_id: str, data_type: str, limit: int, next_token: str | None
+    ) -> tuple[list[UploadRequest], str | None]:
+        query: dict[str, Any] = {
+            "KeyConditionExpression": Key("collectionKey").eq(collection_key(collection_id, data_type)),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if next_token:
+            query["ExclusiveStartKey"] = _decode_page_token(
+                next_token, collection_key(collection_id, data_type)
+            )
+        page = self._table.query(**query)
+        last_key = page.get("LastEvaluatedKey")
+        token = base64.urlsafe_b64encode(json.dumps(last_key).encode()).decode() if last_key else None
+        return [_to_request(item) for item in page["Items"]], token
+
+    def start(self, request: UploadRequest, now: datetime, lease_seconds: int) -> UploadRequest:
+        """Claim the request for one processing attempt (queued, or in_progress but abandoned)."""
+        attempt = request.attempt + 1
+        try:
+            response = self._table.update_item(
+                Key=_key(request),
+                UpdateExpression=(
+                    "SET #status = :in_progress, attempt = :attempt, startedDatetime = :now, "
+                    "leaseExpiresAt = :lease"
+                ),
+                ConditionExpression=(
+                    "#status = :queued OR (#status = :in_progress AND leaseExpiresAt < :epoch)"
+                ),
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":in_progress": UploadStatus.IN_PROGRESS.value,
+                    ":queued": UploadStatus.QUEUED.value,
+                    ":attempt": attempt,
+                    ":now": now.isoformat(),
+                    ":epoch": int(now.timestamp()),
+                    ":lease": int(now.timestamp()) + lease_seconds,
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                raise StatusConflict(f"upload request {request.id} is not waiting to be processed") from None
+            raise
+        return _to_request(response["Attributes"])
+
+    def finish(self, request: UploadRequest, outcome: UploadOutcome, now: datetime) -> UploadRequest:
+        """Record the outcome of the attempt that holds the request (``request.attempt``)."""
+        values = {
+            "status": outcome.status.value,
+            "message": outcome.message,
+            "processedLines": outcome.processed_lines,
+            "rowsInserted": outcome.rows_inserted,
+            "rowsUpdated": outcome.rows_updated,
+            "rowsRejected": outcome.rows_rejected,
+            "warnings": outcome.warnings,
+            "validationErrors": [
+                issue.model_dump(mode="json", exclude_none=True) for issue in outcome.validation_errors
+            ]
+            or None,
+            "validationErrorCount": outcome.validation_error_count,
+            "finishedDatetime": now.isoformat(),
+        }
+        return self._finalise(
+            request,
+            values,
+            condition="#status = :in_progress AND attempt = :attempt",
+            condition_values={":in_progress": UploadStatus.IN_PROGRESS.value, ":attempt": request.attempt},
+        )
+
+    def fail(self, request: UploadRequest, message: str, now: datetime) -> UploadRequest:
+        """Mark a request that can no longer complete as ``error`` (used by the dead-letter path)."""
+        return self._finalise(
+            request,
+            {"status": UploadStatus.ERROR.value, "message": message, "finishedDatetime": now.isoformat()},
+            condition="#status IN (:queued, :in_progress)",
+            condition_values={
+                ":queued": UploadStatus.QUEUED.value,
+                ":in_progress": UploadStatus.IN_PROGRESS.value,
+            },
+        )
+
+    def _finalise(
+        self, request: UploadRequest, values: dict[str, Any], condition: str, condition_values: dict[str, Any]
+    ) -> UploadRequest:
+        names = {"#status": "status"}
+        assignments = []
+        for index, (attribute, value) in enumerate(values.items()):
+            names[f"#a{index}"] = attribute
+            condition_values[f":v{index}"] = value
+            assignments.append(f"#a{index} = :v{index}")
+        try:
+            response = self._table.update_item(
+                Key=_key(request),
+                UpdateExpression="SET " + ", ".join(assignments) + " REMOVE leaseExpiresAt",
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=condition_values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                raise StatusConflict(
+                    f"upload request {request.id} was already finished or taken over"
+                ) from None
+            raise
+        return _to_request(response["Attributes"])
+
+
+def _key(request: UploadRequest) -> dict[str, str]:
+    return {"collectionKey": collection_key(request.collection_id, request.data_type), "id": request.id}
+
+
+def _to_item(request: UploadRequest) -> dict[str, Any]:
+    data = request.model_dump(mode="json", exclude_none=True)
+    item = {to_camel(name): value for name, value in data.items()}
+    item["collectionKey"] = collection_key(request.collection_id, request.data_type)
+    return item
+
+
+def _to_request(item: dict[str, Any]) -> UploadRequest:
+    fields = {to_snake(name): value for name, value in item.items() if name != "collectionKey"}
+    for name in _NOT_STORED:
+        fields.pop(name, None)
+    return UploadRequest.model_validate(_plain(fields))
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; the entities hold ints."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if type(value).__name__ == "Decimal":
+        return int(value)
+    return value
+
+
+def _decode_page_token(token: str, expected_key: str) -> dict[str, Any]:
+    try:
+        start_key = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (binascii.Error, ValueError):
+        start_key = None
+    if (
+        not isinstance(start_key, dict)
+        or start_key.get("collectionKey") != expected_key
+        or "id" not in start_key
+    ):
+        raise InvalidInput(
+            "nextToken", "nextToken is not valid for this listing; omit it to start from the newest"
+        )
+    return {"collectionKey": start_key["collectionKey"], "id": str(start_key["id"])}
+
+
+def _is_condition_failure(error: ClientError) -> bool:
+    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+@lru_cache(maxsize=1)
+def get_upload_request_repository() -> UploadRequestRepository:
+    return UploadRequestRepository(aws.table(get_settings().upload_requests_table))

@@ -1,0 +1,1 @@
+"""Services: one function per use case, called by exactly one function entry point each."""

@@ -1,0 +1,36 @@
+"""Service settings: one pydantic model, read from the environment once."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    collections_table: str = Field(alias="COLLECTIONS_TABLE")
+    upload_requests_table: str = Field(alias="UPLOAD_REQUESTS_TABLE")
+    tokens_table: str = Field(alias="TOKENS_TABLE")
+    data_bucket: str = Field(alias="DATA_BUCKET")
+    glue_database: str = Field(alias="GLUE_DATABASE")
+    incoming_prefix: str = Field(default="incoming/", alias="INCOMING_PREFIX")
+    warehouse_prefix: str = Field(default="warehouse/", alias="WAREHOUSE_PREFIX")
+    # Only set outside AWS (local stack, tests): every client, pyiceberg included, talks to it.
+    aws_endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
+    aws_region: str = Field(default="us-east-1", alias="AWS_REGION")
+    max_validation_errors: int = Field(default=100, ge=1, le=1000, alias="MAX_VALIDATION_ERRORS")
+    # A request left in_progress longer than this is presumed abandoned (crash, timeout)
+    # and may be taken over by a redelivered notification.
+    processing_lease_seconds: int = Field(default=960, ge=1, alias="PROCESSING_LEASE_SECONDS")
+
+    @property
+    def warehouse_location(self) -> str:
+        return f"s3://{self.data_bucket}/{self.warehouse_prefix.rstrip('/')}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.model_validate(dict(os.environ))

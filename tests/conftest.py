@@ -1,0 +1,57 @@
+"""Fixtures shared by every test: an embedded moto server and the environment pointing at it.
+
+The data plane talks to S3 through pyarrow's own (C++) client, which an in-process
+``mock_aws`` cannot intercept, so every test that touches AWS uses one moto server
+running in a thread on a free loopback port; boto3 and pyarrow both reach it through
+``AWS_ENDPOINT_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "POWERTOOLS_SERVICE_NAME": "ingestion-tests",
+    "POWERTOOLS_METRICS_NAMESPACE": "IngestionTests",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fake_credentials() -> Iterator[None]:
+    """No test may ever reach a real AWS account."""
+    previous = {key: os.environ.get(key) for key in FAKE_CREDENTIALS}
+    os.environ.update(FAKE_CREDENTIALS)
+    yield
+    for key, value in previous.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(_fake_credentials: None) -> Iterator[str]:
+    """URL of a moto server shared by the whole session (reset between tests by ``aws``)."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
