@@ -40,6 +40,13 @@ def _field_of(location: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+def _error_item(error: dict[str, Any]) -> ErrorItem:
+    if error.get("type") == "json_invalid":
+        detail = (error.get("ctx") or {}).get("error", "")
+        return ErrorItem(field="body", message=f"the body is not valid JSON ({detail})")
+    return ErrorItem(field=_field_of(error.get("loc", ())), message=error.get("msg", "invalid"))
+
+
 def register_error_handlers(app: APIGatewayRestResolver) -> None:
     """Every way a request can fail, mapped to a status code here and nowhere else."""
 
@@ -55,10 +62,7 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(RequestValidationError)
     def _invalid_request(error: RequestValidationError) -> Response:
-        items = [
-            ErrorItem(field=_field_of(e.get("loc", ())), message=e.get("msg", "invalid"))
-            for e in error.errors()
-        ]
+        items = [_error_item(item) for item in error.errors()]
         fields = ", ".join(dict.fromkeys(item.field or "body" for item in items))
         return _json(422, ErrorResponse(message=f"invalid request: check {fields}", errors=items))
 
