@@ -4,6 +4,7 @@
 #   make build   sam build, then check the validator fits Lambda's 250 MB unzipped limit
 #   make deploy  sam deploy --guided (needs AWS credentials)
 #   make bench   the validation and merge benchmark (ROWS= scales it)
+#   make token   issue an API token in a deployed stack: make token STACK=ingestion TENANT=acme
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -22,7 +23,7 @@ AWS_REGION ?= us-east-1
 export AWS_PORT ?= 5000
 export API_PORT ?= 3000
 
-.PHONY: help install run test lint validate unit integration build package-size deploy bench clean
+.PHONY: help install run test lint validate unit integration build package-size deploy token bench clean
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -72,6 +73,10 @@ package-size: $(VENV)/.installed
 
 deploy: build
 	$(SAM) deploy --guided
+
+token: $(VENV)/.installed
+	@test -n "$(STACK)" -a -n "$(TENANT)" || { echo "usage: make token STACK=<stack name> TENANT=<tenant id>"; exit 1; }
+	$(PY) scripts/create_token.py --stack $(STACK) --tenant $(TENANT)
 
 bench: $(VENV)/.installed
 	$(PY) -m bench
