@@ -1,7 +1,7 @@
 # The verbs a newcomer types. Each target does its own set-up on a fresh machine.
 #   make run     start the whole service locally (API, S3, SQS, DynamoDB, Glue) in the foreground
 #   make test    lint, template checks, unit and integration tests
-#   make build   sam build, then check the validator fits Lambda's 250 MB unzipped limit
+#   make build   sam build, check the validator fits Lambda's 250 MB unzipped limit, smoke-test the layers
 #   make deploy  sam deploy --guided (needs AWS credentials)
 #   make bench   the validation and merge benchmark (ROWS= scales it)
 #   make token   issue an API token in a deployed stack: make token STACK=ingestion TENANT=acme
@@ -70,6 +70,7 @@ build: $(VENV_SAM)/.installed
 
 package-size: $(VENV)/.installed
 	$(PY) scripts/check_package_size.py .aws-sam/build
+	$(PY) scripts/smoke_test_layers.py .aws-sam/build
 
 deploy: build
 	$(SAM) deploy --guided
