@@ -48,7 +48,9 @@ def test_validation_errors_name_line_column_value_and_message():
     failed = QUEUED.model_copy(
         update={
             "status": UploadStatus.ERROR,
-            "validation_errors": [ValidationIssue(line=3, column="value", value="-5", message="'-5' is not >= 0")],
+            "validation_errors": [
+                ValidationIssue(line=3, column="value", value="-5", message="'-5' is not >= 0")
+            ],
             "validation_error_count": 1,
         }
     )

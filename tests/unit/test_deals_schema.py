@@ -24,7 +24,14 @@ def test_the_reference_sample_is_valid():
 
 
 def test_required_columns_are_those_the_issue_names():
-    assert set(DEALS.required_fields) == {"id", "name", "creationDatetime", "status", "value", "lastUpdateDatetime"}
+    assert set(DEALS.required_fields) == {
+        "id",
+        "name",
+        "creationDatetime",
+        "status",
+        "value",
+        "lastUpdateDatetime",
+    }
 
 
 def test_columns_are_those_of_the_sample_in_order():
@@ -83,7 +90,9 @@ def test_empty_optional_cells_are_null():
 
 def test_a_closed_deal_needs_a_closed_datetime():
     row = sample_rows()[0] | {"status": "closed_won", "closedDatetime": ""}
-    with pytest.raises(ValidationError, match="closedDatetime is required when status is closed_lost or closed_won"):
+    with pytest.raises(
+        ValidationError, match="closedDatetime is required when status is closed_lost or closed_won"
+    ):
         Deal.model_validate(row)
 
 

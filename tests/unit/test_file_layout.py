@@ -19,7 +19,8 @@ def test_dropped_files_name_collection_and_data_type_in_their_key(files):
 
 
 @pytest.mark.parametrize(
-    "key", ["warehouse/c1_deals/data/x.parquet", "incoming/c1/deals", "incoming/c1//x.csv", "incoming//deals/x"]
+    "key",
+    ["warehouse/c1_deals/data/x.parquet", "incoming/c1/deals", "incoming/c1//x.csv", "incoming//deals/x"],
 )
 def test_keys_outside_the_layout_are_not_routed(files, key):
     assert files.locate(key) is None

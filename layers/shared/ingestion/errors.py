@@ -40,3 +40,10 @@ class InvalidInput(DomainError):
 
 class StatusConflict(DomainError):
     """A conditional status write lost: another attempt moved the request first."""
+
+
+class RequestBusy(DomainError):
+    """Another live attempt is processing this upload request; deliver the notification later."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(f"upload request {request_id} is being processed by another attempt")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -89,6 +88,6 @@ def _to_collection(item: dict[str, Any]) -> Collection:
     )
 
 
-@lru_cache(maxsize=1)
 def get_collection_repository() -> CollectionRepository:
+    """The default instance; cheap, since the boto3 objects behind it are cached."""
     return CollectionRepository(aws.table(get_settings().collections_table))

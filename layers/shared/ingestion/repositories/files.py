@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, BinaryIO
 from urllib.parse import quote, unquote
 
@@ -101,7 +100,7 @@ class FileStore:
         return self._s3.get_object(Bucket=self.bucket, Key=key)["Body"]
 
 
-@lru_cache(maxsize=1)
 def get_file_store() -> FileStore:
+    """The default instance; cheap, since the boto3 objects behind it are cached."""
     settings = get_settings()
     return FileStore(aws.client("s3"), settings.data_bucket, settings.incoming_prefix)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 from ingestion import aws
@@ -32,6 +31,6 @@ class TokenRepository:
         )
 
 
-@lru_cache(maxsize=1)
 def get_token_repository() -> TokenRepository:
+    """The default instance; cheap, since the boto3 objects behind it are cached."""
     return TokenRepository(aws.table(get_settings().tokens_table))

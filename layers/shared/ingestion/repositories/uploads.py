@@ -14,7 +14,6 @@ import base64
 import binascii
 import json
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -219,6 +218,6 @@ def _is_condition_failure(error: ClientError) -> bool:
     return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
-@lru_cache(maxsize=1)
 def get_upload_request_repository() -> UploadRequestRepository:
+    """The default instance; cheap, since the boto3 objects behind it are cached."""
     return UploadRequestRepository(aws.table(get_settings().upload_requests_table))

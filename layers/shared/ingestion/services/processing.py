@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ingestion.domain import DataTypeStats, UploadOutcome, UploadRequest, UploadSource, UploadStatus
-from ingestion.errors import DataTypeNotFound, StatusConflict
+from ingestion.errors import DataTypeNotFound, RequestBusy, StatusConflict
 from ingestion.identifiers import request_id_for_object
 from ingestion.observability import logger, metrics
 from ingestion.repositories.collections import CollectionRepository, get_collection_repository
@@ -55,10 +55,11 @@ def process_uploaded_file(
 ) -> UploadRequest | None:
     """Validate one uploaded file and merge it into its collection.
 
-    Safe to call again for the same notification: a finished request is left as it is, and
-    one another attempt holds is left to that attempt. Returns the request as it stands, or
-    None when the file cannot be attributed to a collection (it is logged and left alone).
-    Unexpected failures propagate, so the queue delivers the notification again.
+    Safe to call again for the same notification: a finished request is left as it is; one
+    that another live attempt holds raises :class:`RequestBusy`, so the notification comes
+    back later. Returns the request as it stands, or None when the file cannot be attributed
+    to a collection (it is logged and left alone). Unexpected failures propagate too, so the
+    queue delivers the notification again, up to its dead-letter queue.
     """
     deps = Dependencies.default(**dependencies)
     request = _find_or_record_request(uploaded, deps)
@@ -68,8 +69,12 @@ def process_uploaded_file(
     try:
         request = deps.uploads.start(request, now, deps.settings.processing_lease_seconds)
     except StatusConflict:
-        logger.info("upload request is held by another attempt", extra={"request_id": request.id})
-        return deps.uploads.find(request.collection_id, request.data_type, request.id)
+        current = deps.uploads.find(request.collection_id, request.data_type, request.id)
+        if current is not None and current.status.is_final:
+            return current
+        # Another attempt holds a live lease. Try again later rather than acknowledge: if
+        # that attempt dies, the next delivery finds its lease expired and takes over.
+        raise RequestBusy(request.id) from None
 
     logger.append_keys(
         request_id=request.id, collection_id=request.collection_id, data_type=request.data_type

@@ -1,0 +1,198 @@
+"""The API functions called in-process with the events from events/, against moto."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from local_stack.functions import FunctionError
+from tests.integration.harness import Stack, multipart_body
+
+
+def test_create_collection_answers_201_with_a_generated_id(stack: Stack):
+    response = stack.call_api("create_collection.json", body={"name": "CRM deals"})
+    assert response.status == 201
+    assert response.json["name"] == "CRM deals"
+    assert response.json["dataTypes"] == {}
+    assert len(response.json["id"]) == 26
+
+
+def test_collection_ids_are_unique(stack: Stack):
+    ids = {stack.create_collection() for _ in range(5)}
+    assert len(ids) == 5
+
+
+def test_create_collection_without_name_is_422_naming_the_field(stack: Stack):
+    response = stack.call_api("create_collection.json", body={})
+    assert response.status == 422
+    assert response.json["errors"][0]["field"] == "name"
+
+
+def test_create_collection_with_broken_json_is_422(stack: Stack):
+    response = stack.call_api("create_collection.json", raw_body="{not json")
+    assert response.status == 422
+    assert "not valid JSON" in response.json["errors"][0]["message"]
+
+
+def test_get_collection_of_another_tenant_is_404(stack: Stack):
+    collection_id = stack.create_collection(tenant="someone-else")
+    response = stack.call_api("get_collection.json", collection_id=collection_id)
+    assert response.status == 404
+    assert collection_id in response.json["message"]
+
+
+def test_append_answers_202_with_a_queued_upload_request(stack: Stack):
+    collection_id = stack.create_collection()
+    response = stack.call_api("append_request.json", collection_id=collection_id)
+    assert response.status == 202
+    body = response.json
+    assert body["status"] == "queued"
+    assert (body["collectionId"], body["dataType"], body["separator"]) == (collection_id, "deals", ",")
+    assert body["message"] is None
+    assert body["validationErrors"] is None
+    assert (body["fileName"], body["source"]) == ("my-deals-data.csv", "api")
+    assert body["sizeBytes"] == len(stack.sample_csv)
+    assert body["dumpDatetime"].endswith("Z")
+
+
+def test_append_stores_the_file_byte_for_byte_with_its_request(stack: Stack):
+    collection_id = stack.create_collection()
+    request_id = stack.call_api("append_request.json", collection_id=collection_id).json["id"]
+    key = f"incoming/{collection_id}/deals/api/{request_id}"
+    stored = stack.s3.get_object(Bucket=stack.bucket, Key=key)
+    assert stored["Body"].read() == stack.sample_csv
+    assert stored["Metadata"]["request-id"] == request_id
+
+
+def test_append_then_poll_returns_the_same_request(stack: Stack):
+    collection_id = stack.create_collection()
+    queued = stack.call_api("append_request.json", collection_id=collection_id).json
+    polled = stack.call_api("status_request.json", collection_id=collection_id, request_id=queued["id"])
+    assert polled.status == 200
+    assert polled.json == queued
+
+
+def test_append_without_file_is_422_naming_file(stack: Stack):
+    collection_id = stack.create_collection()
+    body, content_type = multipart_body(fields={"separator": ","})
+    response = stack.call_api(
+        "append_request.json", collection_id=collection_id, multipart=(body, content_type)
+    )
+    assert response.status == 422
+    assert [error["field"] for error in response.json["errors"]] == ["file"]
+
+
+@pytest.mark.parametrize("separator", [";;", '"', "\n", ""])
+def test_append_with_a_bad_separator_is_422_naming_separator(stack: Stack, separator: str):
+    collection_id = stack.create_collection()
+    body, content_type = multipart_body(fields={"separator": separator}, file=("d.csv", stack.sample_csv))
+    response = stack.call_api(
+        "append_request.json", collection_id=collection_id, multipart=(body, content_type)
+    )
+    assert response.status == 422
+    assert "separator" in [error["field"] for error in response.json["errors"]]
+
+
+def test_append_of_an_empty_file_is_422(stack: Stack):
+    collection_id = stack.create_collection()
+    body, content_type = multipart_body(fields={}, file=("empty.csv", b""))
+    response = stack.call_api(
+        "append_request.json", collection_id=collection_id, multipart=(body, content_type)
+    )
+    assert response.status == 422
+    assert response.json["errors"][0]["field"] == "file"
+
+
+def test_append_to_an_unknown_collection_is_404(stack: Stack):
+    response = stack.call_api("append_request.json", collection_id="01jd3k7q9x0m5r2c8v4b6n1t3e")
+    assert response.status == 404
+
+
+def test_append_of_an_unknown_data_type_is_404_naming_the_known_ones(stack: Stack):
+    collection_id = stack.create_collection()
+    response = stack.call_api("append_request.json", collection_id=collection_id, data_type="leads")
+    assert response.status == 404
+    assert "deals" in response.json["message"]
+
+
+def test_append_with_a_body_that_is_not_multipart_is_400(stack: Stack):
+    collection_id = stack.create_collection()
+    response = stack.call_api(
+        "append_request.json",
+        collection_id=collection_id,
+        multipart=(b"just bytes", "multipart/form-data"),
+    )
+    assert response.status == 400
+    assert "multipart/form-data" in response.json["message"]
+
+
+def test_poll_of_an_unknown_request_is_404(stack: Stack):
+    collection_id = stack.create_collection()
+    response = stack.call_api(
+        "status_request.json", collection_id=collection_id, request_id="01jd3k8a2b3c4d5e6f7g8h9j0k"
+    )
+    assert response.status == 404
+
+
+def test_poll_of_an_unknown_data_type_is_404(stack: Stack):
+    collection_id = stack.create_collection()
+    request_id = stack.call_api("append_request.json", collection_id=collection_id).json["id"]
+    response = stack.call_api(
+        "status_request.json", collection_id=collection_id, request_id=request_id, data_type="leads"
+    )
+    assert response.status == 404
+
+
+def test_listing_is_newest_first_and_paginated(stack: Stack):
+    collection_id = stack.create_collection()
+    ids = [stack.call_api("append_request.json", collection_id=collection_id).json["id"] for _ in range(3)]
+    first = stack.call_api("list_upload_requests.json", collection_id=collection_id, query={"limit": "2"})
+    assert first.status == 200
+    assert [item["id"] for item in first.json["items"]] == [ids[2], ids[1]]
+    second = stack.call_api(
+        "list_upload_requests.json",
+        collection_id=collection_id,
+        query={"limit": "2", "nextToken": first.json["nextToken"]},
+    )
+    assert [item["id"] for item in second.json["items"]] == [ids[0]]
+    assert second.json["nextToken"] is None
+
+
+def test_listing_with_a_forged_next_token_is_422(stack: Stack):
+    collection_id = stack.create_collection()
+    forged = base64.urlsafe_b64encode(
+        json.dumps({"collectionKey": "other#deals", "id": "x"}).encode()
+    ).decode()
+    response = stack.call_api(
+        "list_upload_requests.json", collection_id=collection_id, query={"nextToken": forged}
+    )
+    assert response.status == 422
+    assert response.json["errors"][0]["field"] == "nextToken"
+
+
+@pytest.mark.parametrize("limit", ["0", "101", "ten"])
+def test_listing_with_a_bad_limit_is_422(stack: Stack, limit: str):
+    collection_id = stack.create_collection()
+    response = stack.call_api(
+        "list_upload_requests.json", collection_id=collection_id, query={"limit": limit}
+    )
+    assert response.status == 422
+    assert response.json["errors"][0]["field"] == "limit"
+
+
+@pytest.mark.parametrize("scheme", ["Token", "Bearer"])
+def test_authorizer_accepts_token_and_bearer(stack: Stack, scheme: str):
+    policy = stack.authorize(f"{scheme} {stack.token}")
+    assert policy["principalId"] == "dev"
+    assert policy["context"] == {"tenantId": "dev"}
+    assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+
+
+@pytest.mark.parametrize("header", ["Token not-a-token", "", "dev-token"])
+def test_authorizer_refuses_unknown_or_malformed_tokens(stack: Stack, header: str):
+    with pytest.raises(FunctionError) as refusal:
+        stack.authorize(header)
+    # The exact message API Gateway turns into a 401.
+    assert refusal.value.error_message == "Unauthorized"
