@@ -11,9 +11,13 @@ SHELL := /bin/bash
 
 # One Python for the Lambda runtime (python3.12 in template.yaml) and for the tests.
 PYTHON_VERSION := 3.12
-PYTHON ?= $(firstword $(shell command -v python$(PYTHON_VERSION) 2>/dev/null) \
-	$(wildcard $(shell pyenv root 2>/dev/null)/versions/$(PYTHON_VERSION).*/bin/python$(PYTHON_VERSION)) \
-	$(wildcard $(HOME)/.pyenv/versions/$(PYTHON_VERSION).*/bin/python$(PYTHON_VERSION)))
+# The first candidate that really runs: a pyenv shim can exist on PATH without the version behind it.
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell for candidate in \
+	$$(ls -d "$$(pyenv root 2>/dev/null || echo $(HOME)/.pyenv)"/versions/$(PYTHON_VERSION).*/bin/python$(PYTHON_VERSION) 2>/dev/null | sort -V -r) \
+	$$(command -v python$(PYTHON_VERSION)); do \
+	"$$candidate" -c 'import sys' >/dev/null 2>&1 && { echo "$$candidate"; break; }; done)
+endif
 
 VENV := .venv
 VENV_SAM := .venv-sam
@@ -31,7 +35,6 @@ help:
 $(VENV)/.installed: requirements/dev.txt
 	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) not found: install it (e.g. pyenv install $(PYTHON_VERSION)) or pass PYTHON=/path/to/python$(PYTHON_VERSION)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements/dev.txt
 	# The shared layer's package and the local stack import from the checkout, as Lambda would from /opt/python.
 	echo "$(CURDIR)/layers/shared" > $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/ingestion.pth
