@@ -32,21 +32,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _fake_credentials() -> Iterator[None]:
-    """No test may ever reach a real AWS account."""
-    previous = {key: os.environ.get(key) for key in FAKE_CREDENTIALS}
-    os.environ.update(FAKE_CREDENTIALS)
-    yield
-    for key, value in previous.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+# Set at import, before any test module is collected: Powertools reads its variables when
+# ``ingestion.observability`` is first imported, and no test may ever reach a real account.
+os.environ.update(FAKE_CREDENTIALS)
 
 
 @pytest.fixture(scope="session")
-def moto_endpoint(_fake_credentials: None) -> Iterator[str]:
+def moto_endpoint() -> Iterator[str]:
     """URL of a moto server shared by the whole session (reset between tests by ``aws``)."""
     from moto.server import ThreadedMotoServer
 

@@ -105,3 +105,15 @@ def test_an_open_deal_has_no_closed_datetime():
 def test_unknown_data_type_names_the_known_ones():
     with pytest.raises(DataTypeNotFound, match="available data types: deals"):
         get_data_type("leads")
+
+
+@pytest.mark.parametrize("cell", ["1700000000", "2024/06/18", "18-06-2024", "0001-01-01T00:00:00+01:00"])
+def test_datetimes_must_be_iso_8601_and_in_range(cell):
+    with pytest.raises(ValidationError, match="creationDatetime"):
+        Deal.model_validate(sample_rows()[0] | {"creationDatetime": cell})
+
+
+@pytest.mark.parametrize("cell", ["inf", "nan", "1e400", "-1"])
+def test_amounts_must_be_finite_and_not_negative(cell):
+    with pytest.raises(ValidationError, match="value"):
+        Deal.model_validate(sample_rows()[0] | {"value": cell})

@@ -7,6 +7,7 @@ rules are declared once in ``DEAL_RULES`` and enforced both here and by the engi
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -21,8 +22,23 @@ DEAL_RULES = (
 )
 
 
+# ISO 8601 only: pydantic alone would also take unix timestamps ("0" -> 1970-01-01).
+_ISO_8601 = re.compile(r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|z|[+-]\d{2}(:?\d{2})?)?$")
+
+
+def _iso_8601(value: object) -> object:
+    if isinstance(value, str) and not _ISO_8601.match(value):
+        raise ValueError("not an ISO 8601 date-time such as 2024-06-18T12:30:45")
+    return value
+
+
 def _assume_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("date-time out of range") from None
 
 
 def _split_list(value: object) -> object:
@@ -35,10 +51,10 @@ def _empty_to_none(value: object) -> object:
     return None if value == "" else value
 
 
-UtcDatetime = Annotated[datetime, AfterValidator(_assume_utc)]
+UtcDatetime = Annotated[datetime, BeforeValidator(_iso_8601), AfterValidator(_assume_utc)]
 Count = Annotated[int, Field(ge=0)]
-Amount = Annotated[float, Field(ge=0)]
-Seconds = Annotated[float, Field(ge=0)]
+Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class Deal(BaseModel):

@@ -1,0 +1,244 @@
+"""Column checks: turn one all-string column into its typed Arrow column, vectorised.
+
+A cell is accepted exactly when the data type's pydantic model accepts it (the model is
+the single definition of the schema). Checking every cell with pydantic would cost a
+Python object per row, so each type has a *fast path*: a strict regular expression plus
+an Arrow cast that handles the forms customers really write (``42``, ``1000.50``,
+``true``, ``2024-06-18T12:30:45``) for a whole column at once, and is a subset of what
+pydantic accepts, with the same resulting value. Only the non-empty cells the fast path
+cannot take are handed, one by one, to the model's own validator for that field (its
+lax parsing accepts rarer spellings such as ``1_000``, ``+0100`` zones or unix
+timestamps), so the fast path decides performance, never acceptance. The differential
+property test in ``tests/unit/dataplane`` holds the two to the same answers.
+
+Two deliberate differences from pydantic's lax mode, both about what storage can hold:
+numbers must be finite (pydantic accepts ``inf`` and ``1e400``), and whole numbers must
+fit in 64 bits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from typing import Annotated, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import TypeAdapter
+
+from ingestion.schemas.spec import DataTypeSpec, FieldSpec, FieldType
+
+# Every character Python's str.strip() removes (str.isspace()), so list items are trimmed
+# exactly as the model's ``_split_list`` trims them; a unit test recomputes this set.
+PYTHON_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+
+_TRUE = pa.array(["1", "on", "t", "true", "y", "yes"])
+_FALSE = pa.array(["0", "off", "f", "false", "n", "no"])
+_INTEGER = r"^[+-]?[0-9]{1,18}(\.0+)?$"  # 18 digits always fit in int64
+_INTEGER_NOISE = r"^\+|\.0+$"
+_NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_ZONE = r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+_DATETIME = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?" + _ZONE[:-1] + "?)?$"
+)
+_INT64 = (-(2**63), 2**63 - 1)
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+# Python's datetime range: anything outside cannot be read back, and pydantic refuses it.
+_FIRST_INSTANT = pa.scalar(datetime(1, 1, 1, tzinfo=UTC), TIMESTAMP)
+_LAST_INSTANT = pa.scalar(datetime.max.replace(tzinfo=UTC), TIMESTAMP)
+_FIRST_DATE = pa.scalar(date(1, 1, 1), pa.date32())
+
+CellParser = Callable[[str], Any]
+
+
+def arrow_type(field: FieldSpec) -> pa.DataType:
+    """The Arrow type a column of ``field`` is stored as."""
+    return {
+        FieldType.STRING: pa.string(),
+        FieldType.INTEGER: pa.int64(),
+        FieldType.NUMBER: pa.float64(),
+        FieldType.BOOLEAN: pa.bool_(),
+        FieldType.DATETIME: TIMESTAMP,
+        FieldType.DATE: pa.date32(),
+        FieldType.STRING_LIST: pa.list_(pa.string()),
+    }[field.type]
+
+
+@dataclass(frozen=True)
+class CheckedColumn:
+    """A typed column and where its cells failed.
+
+    ``values`` is null where a cell was empty or failed; ``missing`` marks empty cells of a
+    required column; ``invalid`` marks present cells that are not acceptable.
+    """
+
+    values: pa.Array
+    missing: pa.BooleanArray
+    invalid: pa.BooleanArray
+
+
+def check_column(field: FieldSpec, raw: pa.Array, parse_cell: CellParser | None = None) -> CheckedColumn:
+    """Check and convert one column of raw strings (no nulls; "" is an empty cell)."""
+    present = pc.not_equal(raw, "")
+    missing = pc.and_(present, False) if not field.required else pc.invert(present)
+    kind = field.type
+    if kind in (FieldType.STRING, FieldType.STRING_LIST):
+        values = _split_list(raw, field.list_separator or ";") if kind is FieldType.STRING_LIST else raw
+        values = pc.if_else(present, values, None)
+        invalid = pc.and_(present, False)
+    else:
+        try:
+            values, fast = _FAST_PATHS[kind](raw)
+        except pa.ArrowInvalid:
+            # One impossible value (2024-02-30) fails a whole cast: leave the column to the parser.
+            values, fast = pa.nulls(len(raw), arrow_type(field)), pc.and_(present, False)
+        needs_parser = pc.and_(present, pc.invert(fast))
+        if parse_cell is None:
+            parse_cell = default_parser(field)
+        values = _parse_remaining(field, raw, values, needs_parser, parse_cell)
+        invalid = pc.and_(present, pc.is_null(values))
+    if field.ge is not None and kind in (FieldType.INTEGER, FieldType.NUMBER):
+        # Compare in the column's own type: int64 beyond 2**53 does not survive a cast to double.
+        bound = pa.scalar(math.ceil(field.ge) if kind is FieldType.INTEGER else field.ge, values.type)
+        invalid = pc.or_(invalid, pc.fill_null(pc.less(values, bound), False))
+    if field.allowed is not None:
+        invalid = pc.or_(
+            invalid, pc.and_(present, pc.invert(pc.is_in(raw, value_set=pa.array(field.allowed))))
+        )
+    values = pc.if_else(invalid, pa.scalar(None, values.type), values)
+    return CheckedColumn(values=values, missing=missing, invalid=invalid)
+
+
+def _integers(raw: pa.Array) -> tuple[pa.Array, pa.Array]:
+    fast = pc.match_substring_regex(raw, _INTEGER)
+    digits = pc.replace_substring_regex(raw, _INTEGER_NOISE, "")
+    return pc.if_else(fast, digits, None).cast(pa.int64()), fast
+
+
+def _numbers(raw: pa.Array) -> tuple[pa.Array, pa.Array]:
+    fast = pc.match_substring_regex(raw, _NUMBER)
+    values = pc.if_else(fast, raw, None).cast(pa.float64())
+    fast = pc.fill_null(pc.is_finite(values), False)
+    return values, fast
+
+
+def _booleans(raw: pa.Array) -> tuple[pa.Array, pa.Array]:
+    lower = pc.utf8_lower(raw)
+    true = pc.is_in(lower, value_set=_TRUE)
+    fast = pc.or_(true, pc.is_in(lower, value_set=_FALSE))
+    return pc.if_else(fast, true, None), fast
+
+
+def _datetimes(raw: pa.Array) -> tuple[pa.Array, pa.Array]:
+    fast = pc.match_substring_regex(raw, _DATETIME)
+    text = pc.if_else(
+        pc.match_substring_regex(raw, _DATE), pc.binary_join_element_wise(raw, "T00:00", ""), raw
+    )
+    # Arrow only casts text to a zoned timestamp when the text names its zone; no zone means UTC.
+    text = pc.if_else(pc.match_substring_regex(text, _ZONE), text, pc.binary_join_element_wise(text, "Z", ""))
+    values = pc.if_else(fast, text, None).cast(TIMESTAMP)
+    in_range = pc.and_(pc.greater_equal(values, _FIRST_INSTANT), pc.less_equal(values, _LAST_INSTANT))
+    return values, pc.fill_null(in_range, False)
+
+
+def _dates(raw: pa.Array) -> tuple[pa.Array, pa.Array]:
+    fast = pc.match_substring_regex(raw, _DATE)
+    values = pc.if_else(fast, raw, None).cast(pa.date32())
+    return values, pc.fill_null(pc.greater_equal(values, _FIRST_DATE), False)
+
+
+_FAST_PATHS: dict[FieldType, Callable[[pa.Array], tuple[pa.Array, pa.Array]]] = {
+    FieldType.INTEGER: _integers,
+    FieldType.NUMBER: _numbers,
+    FieldType.BOOLEAN: _booleans,
+    FieldType.DATETIME: _datetimes,
+    FieldType.DATE: _dates,
+}
+
+
+def _split_list(raw: pa.Array, separator: str) -> pa.Array:
+    """Split cells on ``separator``, trim items and drop empty ones, like the model's ``_split_list``."""
+    lists = pc.split_pattern(raw, separator)
+    items = pc.utf8_trim(pc.list_flatten(lists), PYTHON_WHITESPACE)
+    keep = pc.not_equal(items, "")
+    # New list boundaries: how many kept items precede each old boundary.
+    kept_before = pc.cumulative_sum(keep.cast(pa.int32()))
+    boundaries = pa.concat_arrays([pa.array([0], pa.int32()), kept_before]).take(lists.offsets)
+    return pa.ListArray.from_arrays(boundaries, items.filter(keep), type=pa.list_(pa.string()))
+
+
+def _parse_remaining(
+    field: FieldSpec, raw: pa.Array, values: pa.Array, needs_parser: pa.Array, parse_cell: CellParser
+) -> pa.Array:
+    """Validate, one by one, the present cells the fast path could not take."""
+    if not pc.any(needs_parser).as_py():
+        return values
+    cells = raw.filter(needs_parser).to_pylist()
+    parsed = [_storable(field, _try(parse_cell, cell)) for cell in cells]
+    return pc.replace_with_mask(values, needs_parser, pa.array(parsed, values.type))
+
+
+def _try(parse_cell: CellParser, cell: str) -> Any:
+    try:
+        return parse_cell(cell)
+    except Exception:
+        return None
+
+
+def _storable(field: FieldSpec, value: Any) -> Any:
+    """The value as stored, or None when storage cannot hold what pydantic accepted."""
+    if value is None:
+        return None
+    if field.type is FieldType.NUMBER:
+        return value if math.isfinite(value) else None
+    if field.type is FieldType.INTEGER:
+        return value if _INT64[0] <= value <= _INT64[1] else None
+    if field.type is FieldType.DATETIME:
+        try:
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        except OverflowError:
+            return None
+    return value
+
+
+_PYTHON_TYPES: dict[FieldType, type] = {
+    FieldType.INTEGER: int,
+    FieldType.NUMBER: float,
+    FieldType.BOOLEAN: bool,
+    FieldType.DATETIME: datetime,
+    FieldType.DATE: date,
+}
+
+
+def default_parser(field: FieldSpec) -> CellParser:
+    """pydantic's lax parser for the field's type, for data types without a model."""
+    return _adapter(_PYTHON_TYPES[field.type]).validate_python
+
+
+def cell_parser(data_type: DataTypeSpec, field: FieldSpec) -> CellParser:
+    """The model's own validator for one field, so odd spellings get the model's verdict."""
+    if data_type.model is None:
+        return default_parser(field)
+    return _model_field_parser(data_type.model, field.name)
+
+
+@lru_cache(maxsize=256)
+def _model_field_parser(model: type, name: str) -> CellParser:
+    for attribute, info in model.model_fields.items():  # type: ignore[attr-defined]
+        if (info.alias or attribute) == name:
+            annotation = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+            return _adapter(annotation).validate_python
+    raise KeyError(f"{model.__name__} has no field {name}")
+
+
+@lru_cache(maxsize=64)
+def _adapter(annotation: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(annotation)

@@ -1,0 +1,236 @@
+"""Merging validated rows into a collection's Iceberg table: an upsert on the data type's key.
+
+An incoming row replaces the stored row with the same key when its version field is the
+same or newer; otherwise the stored row stays (the incoming one is *stale*). Rows with new
+keys are inserted. The deletion of replaced rows and the append happen in ONE Iceberg
+transaction, so readers and a crashed run only ever see the table before or after.
+
+Each commit stamps its snapshots with the upload request id and the counts. A request id
+found on a snapshot means this upload was merged already (an S3 notification delivered
+twice, a retry after a crash between commit and status update), and the recorded counts
+are returned instead of merging again.
+
+A concurrent writer makes the commit fail (the table moved since it was read); the whole
+decision is then recomputed against the new table state, a bounded number of times with
+jittered backoff. pyiceberg's own retry is switched off (:data:`.tables.TABLE_PROPERTIES`)
+because it would replay the staged files without recomputing which rows win.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import CommitFailedException, ValidationException
+from pyiceberg.expressions import In
+from pyiceberg.table import Table
+
+from ingestion.dataplane.tables import load_or_create_table, table_identifier
+from ingestion.observability import logger
+from ingestion.schemas.spec import DataTypeSpec
+from ingestion.settings import Settings
+
+REQUEST_ID = "ingestion.request-id"
+ROWS_INSERTED = "ingestion.rows-inserted"
+ROWS_UPDATED = "ingestion.rows-updated"
+ROWS_STALE = "ingestion.rows-stale"
+MAX_COMMIT_ATTEMPTS = 5
+_LINE = "__line"
+
+
+class MergeConflict(RuntimeError):
+    """Concurrent writers kept moving the table; nothing was merged and the caller may retry."""
+
+
+@dataclass(frozen=True)
+class NewestRows:
+    """The rows of a file with one row per key, and how many rows lost to a newer twin."""
+
+    rows: pa.Table
+    repeated: int
+    examples: list[str]
+
+
+def keep_newest_per_key(rows: pa.Table, data_type: DataTypeSpec) -> NewestRows:
+    """Keep, for each key, the row with the newest version (on ties, the later line).
+
+    The result is sorted on the key, the table's sort order.
+    """
+    key, version = data_type.key, data_type.version_field
+    if key is None or rows.num_rows == 0:
+        return NewestRows(rows=rows, repeated=0, examples=[])
+    lines = pc.subtract(pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), rows.num_rows)), 1)
+    # Nulls last: a row without a version is older than any row with one.
+    sort_keys = [(key, "ascending", "at_end")]
+    sort_keys += [(version, "descending", "at_end")] if version else []
+    sort_keys += [(_LINE, "descending", "at_end")]
+    order = pc.sort_indices(rows.append_column(_LINE, lines), sort_keys=sort_keys)
+    keys = rows.column(key).combine_chunks().take(order)
+    first = pa.concat_arrays([pa.array([True]), pc.not_equal(keys[1:], keys[:-1])])
+    repeated = rows.num_rows - pc.sum(first).as_py()
+    examples = pc.unique(keys.filter(pc.invert(first)))[:5].to_pylist() if repeated else []
+    return NewestRows(rows=rows.take(order.filter(first)), repeated=repeated, examples=examples)
+
+
+@dataclass(frozen=True)
+class MergePlan:
+    """What a merge writes: rows to append, stored keys they replace, and the counts."""
+
+    rows: pa.Table
+    replaced_keys: pa.Array
+    inserted: int
+    updated: int
+    stale: int
+
+
+def plan_merge(rows: pa.Table, stored: pa.Table, data_type: DataTypeSpec) -> MergePlan:
+    """Decide, all in Arrow, which incoming rows win against the stored ``(key, version)`` pairs.
+
+    ``rows`` hold one row per key. A null version counts as older than any version.
+    """
+    key, version = data_type.key, data_type.version_field
+    if key is None:
+        return MergePlan(
+            rows=rows, replaced_keys=pa.array([], pa.string()), inserted=rows.num_rows, updated=0, stale=0
+        )
+    rows = rows.combine_chunks()
+    keys = rows.column(key).combine_chunks()
+    index = pc.index_in(keys, value_set=stored.column(key).combine_chunks())
+    exists = pc.is_valid(index)
+    if version is None:
+        wins = exists
+    else:
+        stored_version = stored.column(version).combine_chunks().take(index)
+        newer = pc.greater_equal(rows.column(version), stored_version)
+        # Undecided comparisons involve a null: a null incoming version loses to a real one.
+        wins = pc.if_else(pc.is_null(newer), pc.is_null(stored_version), newer)
+    replace = pc.and_(exists, wins)
+    stale = pc.and_(exists, pc.invert(wins))
+    updated = pc.sum(replace).as_py() or 0
+    stale_count = pc.sum(stale).as_py() or 0
+    return MergePlan(
+        rows=rows.filter(pc.invert(stale)),
+        replaced_keys=keys.filter(replace),
+        inserted=rows.num_rows - updated - stale_count,
+        updated=updated,
+        stale=stale_count,
+    )
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """What a merge did, and the table it left: ``row_count`` is the snapshot's total-records."""
+
+    inserted: int
+    updated: int
+    stale: int
+    row_count: int
+    snapshot_id: int | None
+    sequence_number: int | None
+    replayed: bool = False  # the request had been merged before; the counts are those recorded then
+
+
+def merge_into_collection(
+    catalog: Catalog,
+    settings: Settings,
+    collection_id: str,
+    data_type: DataTypeSpec,
+    rows: pa.Table,
+    request_id: str,
+) -> MergeResult:
+    """Upsert ``rows`` (one per key) into the collection's table, exactly once per request."""
+    identifier = table_identifier(settings, collection_id, data_type.name)
+    table = load_or_create_table(catalog, settings, collection_id, data_type)
+    rows = rows.cast(table.schema().as_arrow())
+    for attempt in range(1, MAX_COMMIT_ATTEMPTS + 1):
+        recorded = recorded_merge(table, request_id)
+        if recorded is not None:
+            logger.info(
+                "upload already merged", extra={"request_id": request_id, "snapshot_id": recorded.snapshot_id}
+            )
+            return recorded
+        plan = plan_merge(rows, _stored_versions(table, data_type), data_type)
+        try:
+            return _commit(table, plan, data_type, request_id)
+        except (CommitFailedException, ValidationException) as error:
+            if attempt == MAX_COMMIT_ATTEMPTS:
+                raise MergeConflict(
+                    f"the collection's {data_type.name} table kept changing during the merge "
+                    f"({MAX_COMMIT_ATTEMPTS} attempts); try again"
+                ) from error
+            delay = min(0.2 * 2**attempt, 5.0) * random.uniform(0.5, 1.5)  # noqa: S311 - jitter, not crypto
+            logger.warning("merge commit conflicted, retrying", extra={"attempt": attempt, "delay": delay})
+            time.sleep(delay)
+            table = catalog.load_table(identifier)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def recorded_merge(table: Table, request_id: str) -> MergeResult | None:
+    """The counts a previous commit of this request stamped on the table, if any."""
+    for snapshot in reversed(table.metadata.snapshots):
+        summary = snapshot.summary
+        if summary is not None and summary[REQUEST_ID] == request_id:
+            return MergeResult(
+                inserted=int(summary[ROWS_INSERTED] or 0),
+                updated=int(summary[ROWS_UPDATED] or 0),
+                stale=int(summary[ROWS_STALE] or 0),
+                row_count=int(summary["total-records"] or 0),
+                snapshot_id=snapshot.snapshot_id,
+                sequence_number=snapshot.sequence_number,
+                replayed=True,
+            )
+    return None
+
+
+def _stored_versions(table: Table, data_type: DataTypeSpec) -> pa.Table:
+    """The stored keys and versions: all the merge needs to know about the table's rows."""
+    if data_type.key is None:
+        return pa.table({})  # keyless data types only ever append
+    columns = (data_type.key,) + ((data_type.version_field,) if data_type.version_field else ())
+    return table.scan(selected_fields=columns).to_arrow()
+
+
+def _commit(table: Table, plan: MergePlan, data_type: DataTypeSpec, request_id: str) -> MergeResult:
+    if plan.rows.num_rows == 0:
+        # Every row was stale: nothing to write, and nothing to stamp.
+        return _result(table, plan)
+    properties = {
+        REQUEST_ID: request_id,
+        ROWS_INSERTED: str(plan.inserted),
+        ROWS_UPDATED: str(plan.updated),
+        ROWS_STALE: str(plan.stale),
+    }
+    transaction = table.transaction()
+    if len(plan.replaced_keys):
+        transaction.delete(In(data_type.key, plan.replaced_keys.to_pylist()), snapshot_properties=properties)
+    transaction.append(plan.rows, snapshot_properties=properties)
+    result = _result(transaction.commit_transaction(), plan)
+    logger.info(
+        "upload merged",
+        extra={
+            "request_id": request_id,
+            "snapshot_id": result.snapshot_id,
+            "inserted": plan.inserted,
+            "updated": plan.updated,
+            "stale": plan.stale,
+        },
+    )
+    return result
+
+
+def _result(table: Table, plan: MergePlan) -> MergeResult:
+    """The plan's counts with the table's size after it, read from the current snapshot."""
+    snapshot = table.current_snapshot()
+    summary = snapshot.summary if snapshot is not None else None
+    return MergeResult(
+        inserted=plan.inserted,
+        updated=plan.updated,
+        stale=plan.stale,
+        row_count=int(summary["total-records"] or 0) if summary is not None else 0,
+        snapshot_id=snapshot.snapshot_id if snapshot is not None else None,
+        sequence_number=snapshot.sequence_number if snapshot is not None else None,
+    )
