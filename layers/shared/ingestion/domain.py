@@ -77,6 +77,25 @@ class UploadRequest(Entity):
     attempt: int = 0
 
 
+class FileFormat(StrEnum):
+    CSV = "csv"
+    JSON = "json"  # an array of objects, or the datasets API's {"rows": [...]}
+    NDJSON = "ndjson"
+
+
+class IngestOptions(Entity):
+    """How the caller asked for one file to be read and merged."""
+
+    # None: decided from the file name, the content type and the first bytes.
+    file_format: FileFormat | None = None
+    file_name: str | None = None
+    content_type: str | None = None
+    # Bad rows tolerated before the whole file is refused (as BigQuery load jobs have it).
+    max_bad_records: int = Field(default=0, ge=0)
+    # Columns unknown to the data type's schema are added to it as nullable columns.
+    allow_field_addition: bool = False
+
+
 class UploadOutcome(Entity):
     """What processing a file produced: either merged counts or the reasons it was refused."""
 
@@ -94,3 +113,5 @@ class UploadOutcome(Entity):
     # Iceberg sequence number of the snapshot the merge committed: orders merges that finish
     # out of order, so an older row count never overwrites a newer one.
     sequence_number: int | None = None
+    # Columns this upload added to the data type's schema (allowFieldAddition).
+    added_fields: list[str] = Field(default_factory=list)
