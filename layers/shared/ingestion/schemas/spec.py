@@ -99,6 +99,11 @@ class DataTypeSpec:
     version_field: str | None = None
     rules: tuple[RowRule, ...] = ()
     model: type[BaseModel] | None = field(default=None, compare=False)
+    # Declared with {"inferSchema": true} and no data yet: the first append defines the fields.
+    infer_schema: bool = False
+    # Built-in types (deals) ignore unknown columns with a warning; declared ones refuse them
+    # unless the upload allows field addition.
+    built_in: bool = False
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -177,5 +182,41 @@ def spec_from_model(
 ) -> DataTypeSpec:
     fields = tuple(_field_spec(field_name, info) for field_name, info in model.model_fields.items())
     return DataTypeSpec(
-        name=name, fields=fields, key=key, version_field=version_field, rules=rules, model=model
+        name=name,
+        fields=fields,
+        key=key,
+        version_field=version_field,
+        rules=rules,
+        model=model,
+        built_in=True,
+    )
+
+
+# The types a declared data type may use (PUT /api/collection/{id}/data/{dataType}).
+DECLARABLE_TYPES = (
+    FieldType.STRING,
+    FieldType.INTEGER,
+    FieldType.NUMBER,
+    FieldType.BOOLEAN,
+    FieldType.DATETIME,
+    FieldType.DATE,
+)
+
+
+def spec_from_declaration(
+    name: str,
+    fields: list[tuple[str, FieldType, bool]],
+    *,
+    key: str | None,
+    version_field: str | None,
+) -> DataTypeSpec:
+    """A declared data type: ``fields`` are (name, type, required); the key is always required."""
+    return DataTypeSpec(
+        name=name,
+        fields=tuple(
+            FieldSpec(name=field_name, type=field_type, required=required or field_name == key)
+            for field_name, field_type, required in fields
+        ),
+        key=key,
+        version_field=version_field,
     )
