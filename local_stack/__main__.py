@@ -1,0 +1,45 @@
+"""``python -m local_stack`` (``make run``): the whole service on 127.0.0.1 until Ctrl-C.
+
+Settings come from the environment: AWS_PORT (5000), API_PORT (3000), AWS_REGION (us-east-1),
+LOCAL_VISIBILITY_TIMEOUT (30 s), DEV_TOKEN (dev-token), DEV_TENANT (dev) and LOCAL_STACK_TEMPLATE
+(the project's template.yaml).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
+
+from local_stack.stack import LocalStack, LocalStackConfig
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    stopping = threading.Event()
+
+    def request_stop(signum: int, _: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    stack = LocalStack(LocalStackConfig.from_environment())
+    try:
+        stack.start()
+    except OSError as error:
+        print(f"cannot start the local stack: {error}", file=sys.stderr)
+        return 1
+    try:
+        print(stack.banner(), flush=True)
+        while not stopping.wait(0.5):
+            pass
+    finally:
+        print("stopping the local stack...", flush=True)
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,357 @@
+"""The whole service on this machine: local AWS services, the stack's resources, API and triggers.
+
+``LocalStack(config).start()`` starts an embedded moto server, creates the template's
+resources on it, seeds a development token, serves the API and starts one SQS poller per
+``Type: SQS`` function event; ``stop()`` undoes all of it, the process environment included,
+so tests can run the stack in-process on free ports.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from local_stack.functions import LambdaFunction, functions_from_template, runtime_environment
+from local_stack.gateway import ApiDefinition, ApiGateway, GatewayServer, api_from_template
+from local_stack.resources import LOCAL_CREDENTIALS, create_resources
+from local_stack.template import StackContext, Template
+from local_stack.tokens import seed_token
+from local_stack.triggers import SqsPoller, sqs_event_sources
+
+log = logging.getLogger(__name__)
+
+HOST = "127.0.0.1"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Where a customer drops a file below the bucket's notification prefix (see the template's Outputs).
+UPLOAD_LAYOUT = "<collectionId>/<dataType>/"
+
+
+@dataclass
+class LocalStackConfig:
+    template_path: Path = PROJECT_ROOT / "template.yaml"
+    aws_port: int = 5000
+    api_port: int = 3000
+    region: str = "us-east-1"
+    # Replaces every queue's VisibilityTimeout: the template's 5400 s would make a retry take
+    # 90 minutes. None keeps the template's values.
+    visibility_timeout: int | None = 30
+    dev_token: str = "dev-token"  # noqa: S105 (a local development token, by design)
+    dev_tenant: str = "dev"
+    tokens_table: str = "TokensTable"
+    poll_wait_seconds: int = 2
+    parameter_overrides: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> LocalStackConfig:
+        """Settings from AWS_PORT, API_PORT, AWS_REGION, LOCAL_VISIBILITY_TIMEOUT, DEV_TOKEN, DEV_TENANT
+        and LOCAL_STACK_TEMPLATE (another template than the project's, e.g. in tests)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {
+            "template_path": Path(env.get("LOCAL_STACK_TEMPLATE") or PROJECT_ROOT / "template.yaml"),
+            "aws_port": int(env.get("AWS_PORT", 5000)),
+            "api_port": int(env.get("API_PORT", 3000)),
+            "region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            "visibility_timeout": int(env.get("LOCAL_VISIBILITY_TIMEOUT", 30)),
+            "dev_token": env.get("DEV_TOKEN", "dev-token"),
+            "dev_tenant": env.get("DEV_TENANT", "dev"),
+        }
+        values.update(overrides)
+        return cls(**values)
+
+
+class LocalStack:
+    """The service running locally. Ports 0 mean "any free port"."""
+
+    def __init__(self, config: LocalStackConfig | None = None, **overrides: Any) -> None:
+        self.config = config or LocalStackConfig(**overrides)
+        self.template: Template | None = None
+        self.names: dict[str, str] = {}
+        self.functions: dict[str, LambdaFunction] = {}
+        self.api: ApiDefinition | None = None
+        self.pollers: list[SqsPoller] = []
+        self._moto: Any = None
+        self._gateway_server: GatewayServer | None = None
+        self._saved_environment: dict[str, str | None] = {}
+        self._added_paths: list[str] = []
+        self.aws_port = self.config.aws_port
+        self.api_port = self.config.api_port
+
+    # ----------------------------------------------------------------- addresses
+
+    @property
+    def aws_endpoint(self) -> str:
+        return f"http://{HOST}:{self.aws_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{HOST}:{self.api_port}"
+
+    @property
+    def stage_url(self) -> str:
+        return f"{self.api_url}/{self._api().stage}"
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        config = self.config
+        self.aws_port = _available_port(config.aws_port, "AWS_PORT")
+        self.api_port = _available_port(config.api_port, "API_PORT")
+        # moto logs every request it serves through werkzeug; the stack logs what matters.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._moto = ThreadedMotoServer(ip_address=HOST, port=self.aws_port, verbose=False)
+        self._moto.start()
+
+        context = StackContext(
+            region=config.region,
+            endpoint_url=self.aws_endpoint,
+            parameter_overrides=dict(config.parameter_overrides),
+        )
+        self.template = Template.load(config.template_path, context)
+        self.names = create_resources(
+            self.template, self.aws_endpoint, queue_visibility_timeout=config.visibility_timeout
+        )
+        self.functions = functions_from_template(self.template)
+        for function in self.functions.values():
+            self._add_paths(function.layer_paths)
+        # Every function's variables go into this one process's environment before any handler
+        # is imported; their union is used, so two functions must not disagree on a variable.
+        self._apply_environment(self._function_environment())
+        self._reset_shared_clients()
+
+        if config.tokens_table in self.names:
+            seed_token(
+                self._client("dynamodb"), self.names[config.tokens_table], config.dev_token, config.dev_tenant
+            )
+        for function in self.functions.values():
+            try:
+                function.load()
+            except Exception as error:  # reported again, with its traceback, on each invocation
+                log.error(
+                    "%s cannot be imported yet: %s: %s", function.logical_id, type(error).__name__, error
+                )
+
+        self.api = api_from_template(self.template)
+        gateway = ApiGateway(self.api, self.functions, context, large_file_hint=self._large_file_hint())
+        self._gateway_server = GatewayServer(gateway, HOST, self.api_port)
+        self._gateway_server.start()
+        self.api_port = self._gateway_server.port
+
+        for source in sqs_event_sources(self.template):
+            if not source.enabled:
+                continue
+            poller = SqsPoller(
+                source,
+                self.functions[source.function_id],
+                self._client("sqs"),
+                wait_seconds=config.poll_wait_seconds,
+            )
+            poller.start()
+            self.pollers.append(poller)
+
+    def stop(self) -> None:
+        """Stop pollers, API and AWS services, and restore the environment. Safe to call twice."""
+        for poller in self.pollers:
+            poller.request_stop()
+        for poller in self.pollers:
+            poller.stop()
+        self.pollers = []
+        if self._gateway_server is not None:
+            self._gateway_server.stop()
+            self._gateway_server = None
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+        self._restore_environment()
+        for path in self._added_paths:
+            if path in sys.path:
+                sys.path.remove(path)
+        self._added_paths = []
+        self._reset_shared_clients()
+
+    # ----------------------------------------------------------------- what is running
+
+    def bucket_name(self) -> str:
+        buckets = [
+            self.names[i] for i in self._template().resources_of_type("AWS::S3::Bucket") if i in self.names
+        ]
+        return buckets[0]
+
+    def queue_visibility(self) -> dict[str, tuple[int | None, int | None]]:
+        """Each queue's local visibility timeout and the template's."""
+        template = self._template()
+        result = {}
+        for logical_id in template.resources_of_type("AWS::SQS::Queue"):
+            declared = template.properties(logical_id).get("VisibilityTimeout")
+            local = self.config.visibility_timeout
+            result[logical_id] = (
+                local if local is not None else declared,
+                int(declared) if declared is not None else None,
+            )
+        return result
+
+    def banner(self) -> str:
+        template = self._template()
+        api = self._api()
+        bucket = self.bucket_name()
+        prefix = self._notification_prefix()
+        token = self.config.dev_token
+        auth = f"-H 'Authorization: Token {token}'"
+        tables = [
+            f"{logical_id} = {self.names[logical_id]}"
+            for logical_id in template.resources_of_type("AWS::DynamoDB::Table")
+        ]
+        queues = []
+        for logical_id, (local, declared) in self.queue_visibility().items():
+            note = ""
+            if self.config.visibility_timeout is not None:
+                note = f"  (visibility {local} s here, {declared or 30} s in AWS: LOCAL_VISIBILITY_TIMEOUT)"
+            queues.append(f"{logical_id} = {self.names[logical_id]}{note}")
+        databases = [self.names[i] for i in template.resources_of_type("AWS::Glue::Database")]
+        routes = [f"{route.method:<6} {route.resource}  -> {route.function_id}" for route in api.routes]
+        triggers = [
+            f"{poller.source.queue_name} -> {poller.source.function_id} (batch {poller.source.batch_size})"
+            for poller in self.pollers
+        ]
+        lines = [
+            "",
+            "Local ingestion stack is running. Ctrl-C stops it.",
+            "",
+            f"  API            {self.api_url}/api/...  (also {self.stage_url}/api/...)",
+            f"  Token          {token}  (tenant {self.config.dev_tenant})"
+            f"  header: Authorization: Token {token}",
+            f"  AWS endpoint   {self.aws_endpoint}  (S3, SQS, DynamoDB, Glue; credentials 'testing')",
+            f"  Bucket         {bucket}",
+            *_block("Tables", tables),
+            *_block("Queues", queues),
+            *_block("Glue database", databases),
+            *_block("Routes", routes),
+            *_block("Triggers", triggers),
+            "",
+            "Create a collection, then append a file to it:",
+            f"  curl -s {auth} -H 'Content-Type: application/json' \\",
+            f'       -d \'{{"name": "CRM deals"}}\' {self.api_url}/api/collection',
+            f"  curl -s {auth} -F file=@events/deals.csv \\",
+            f"       {self.api_url}/api/collection/<collectionId>/data/deals/append",
+            "",
+            "Or drop a file into the bucket (the validator picks it up from the queue):",
+            f"  aws --endpoint-url {self.aws_endpoint} s3 cp events/deals.csv \\",
+            f"      s3://{bucket}/{prefix}<collectionId>/deals/",
+            "",
+        ]
+        return "\n".join(lines)
+
+    # ----------------------------------------------------------------- helpers
+
+    def _template(self) -> Template:
+        if self.template is None:
+            raise RuntimeError("the local stack is not started")
+        return self.template
+
+    def _api(self) -> ApiDefinition:
+        if self.api is None:
+            raise RuntimeError("the local stack is not started")
+        return self.api
+
+    def _client(self, service: str) -> Any:
+        return boto3.client(
+            service, endpoint_url=self.aws_endpoint, region_name=self.config.region, **LOCAL_CREDENTIALS
+        )
+
+    def _function_environment(self) -> dict[str, str]:
+        merged: dict[str, str] = {}
+        for function in self.functions.values():
+            for name, value in function.environment.items():
+                if name in merged and merged[name] != value:
+                    log.warning(
+                        "%s sets %s=%s but another function sets %s: all share one process here",
+                        function.logical_id,
+                        name,
+                        value,
+                        merged[name],
+                    )
+                merged.setdefault(name, value)
+        merged.update(runtime_environment(self.aws_endpoint, self.config.region))
+        return merged
+
+    def _apply_environment(self, variables: dict[str, str]) -> None:
+        for name, value in variables.items():
+            if name not in self._saved_environment:
+                self._saved_environment[name] = os.environ.get(name)
+            os.environ[name] = value
+
+    def _restore_environment(self) -> None:
+        for name, value in self._saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_environment = {}
+
+    def _add_paths(self, paths: list[Path]) -> None:
+        for path in paths:
+            if str(path) not in sys.path:
+                sys.path.insert(0, str(path))
+                self._added_paths.append(str(path))
+
+    def _notification_prefix(self) -> str:
+        template = self._template()
+        for logical_id in template.resources_of_type("AWS::S3::Bucket"):
+            notifications = template.properties(logical_id).get("NotificationConfiguration") or {}
+            for queue in notifications.get("QueueConfigurations") or []:
+                for rule in ((queue.get("Filter") or {}).get("S3Key") or {}).get("Rules") or []:
+                    if rule.get("Name") == "prefix":
+                        return str(rule["Value"])
+        return ""
+
+    def _large_file_hint(self) -> str:
+        return f"drop the file into the bucket instead: s3://{self.bucket_name()}/{self._notification_prefix()}{UPLOAD_LAYOUT}"
+
+    @staticmethod
+    def _reset_shared_clients() -> None:
+        """Forget the shared package's cached clients and settings: the environment changed."""
+        try:
+            from ingestion import aws
+        except ImportError:
+            return
+        aws.reset()
+
+
+def _block(title: str, items: list[str]) -> list[str]:
+    if not items:
+        return []
+    first, *rest = items
+    return [f"  {title:<14} {first}", *(f"  {'':<14} {item}" for item in rest)]
+
+
+def _available_port(port: int, variable: str) -> int:
+    """``port``, or a free one when it is 0; a clear error when it is taken."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError as error:
+            raise OSError(f"{HOST}:{port} is in use: stop what uses it or set {variable}") from error
+        return probe.getsockname()[1]
