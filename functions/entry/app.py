@@ -12,15 +12,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ingestion.api_models import (
     CollectionResponse,
     CreateCollectionBody,
+    DataTypeResponse,
+    DeclareDataTypeBody,
     UploadRequestResponse,
     collection_response,
+    data_type_response,
     upload_request_response,
 )
-from ingestion.http import register_error_handlers, tenant_id
-from ingestion.identifiers import Separator
+from ingestion.http import register_error_handlers, rows_body_as_file, tenant_id
+from ingestion.identifiers import AppendSeparator, DataTypeName
 from ingestion.observability import logger, metrics, tracer
 from ingestion.services.appends import submit_append
 from ingestion.services.collections import create_collection
+from ingestion.services.data_types import Declaration, declare_data_type
 
 app = APIGatewayRestResolver(enable_validation=True)
 register_error_handlers(app)
@@ -36,19 +40,45 @@ def post_collection(body: Annotated[CreateCollectionBody, Body()]) -> tuple[Coll
 def post_append(
     collection_id: Annotated[str, Path(alias="collectionId")],
     data_type: Annotated[str, Path(alias="dataType")],
-    file: Annotated[UploadFile, File(description="The data file, e.g. a CSV export.")],
-    separator: Annotated[Separator, Form(description="The CSV field separator.")] = ",",
+    file: Annotated[UploadFile | None, File(description="CSV, JSON or NDJSON, optionally gzipped.")] = None,
+    separator: Annotated[AppendSeparator, Form(description="CSV field separator, or 'auto'.")] = ",",
+    max_bad_records: Annotated[int, Form(alias="maxBadRecords", ge=0)] = 0,
+    allow_field_addition: Annotated[bool, Form(alias="allowFieldAddition")] = False,
 ) -> tuple[UploadRequestResponse, int]:
+    """Multipart ``file`` (+ form fields), or the datasets API's JSON ``{"rows": [...]}`` body."""
+    upload = file or rows_body_as_file(app)
     request = submit_append(
         tenant_id=tenant_id(app),
         collection_id=collection_id,
         data_type=data_type,
-        content=file.content,
-        file_name=file.filename,
-        content_type=file.content_type,
+        content=upload.content,
+        file_name=upload.filename,
+        content_type=upload.content_type,
         separator=separator,
+        max_bad_records=max_bad_records,
+        allow_field_addition=allow_field_addition,
     )
     return upload_request_response(request), 202
+
+
+@app.put("/api/collection/<collectionId>/data/<dataType>")
+def put_data_type(
+    collection_id: Annotated[str, Path(alias="collectionId")],
+    data_type: Annotated[DataTypeName, Path(alias="dataType")],
+    body: Annotated[DeclareDataTypeBody, Body()],
+) -> tuple[DataTypeResponse, int]:
+    spec, created = declare_data_type(
+        tenant_id=tenant_id(app),
+        collection_id=collection_id,
+        data_type=data_type,
+        declaration=Declaration(
+            fields=None if body.fields is None else [(f.name, f.type, f.required) for f in body.fields],
+            key=body.key,
+            version_field=body.version_field,
+            infer_schema=body.infer_schema,
+        ),
+    )
+    return data_type_response(spec, row_count=0), 201 if created else 200
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

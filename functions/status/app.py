@@ -11,15 +11,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ingestion.api_models import (
     CollectionResponse,
+    DataTypeResponse,
     UploadRequestPage,
     UploadRequestResponse,
     collection_response,
+    data_type_response,
     upload_request_response,
 )
 from ingestion.http import register_error_handlers, tenant_id
 from ingestion.observability import logger, metrics, tracer
 from ingestion.services.appends import get_upload_request, list_upload_requests
 from ingestion.services.collections import get_collection
+from ingestion.services.data_types import describe_data_type
 
 app = APIGatewayRestResolver(enable_validation=True)
 register_error_handlers(app)
@@ -28,6 +31,17 @@ register_error_handlers(app)
 @app.get("/api/collection/<collectionId>")
 def get_collection_route(collection_id: Annotated[str, Path(alias="collectionId")]) -> CollectionResponse:
     return collection_response(get_collection(tenant_id(app), collection_id))
+
+
+@app.get("/api/collection/<collectionId>/data/<dataType>")
+def get_data_type_route(
+    collection_id: Annotated[str, Path(alias="collectionId")],
+    data_type: Annotated[str, Path(alias="dataType")],
+) -> DataTypeResponse:
+    spec, row_count = describe_data_type(
+        tenant_id=tenant_id(app), collection_id=collection_id, data_type=data_type
+    )
+    return data_type_response(spec, row_count)
 
 
 @app.get("/api/collection/<collectionId>/data/<dataType>/append")

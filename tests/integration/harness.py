@@ -132,7 +132,7 @@ class Stack:
         event_name: str,
         *,
         collection_id: str | None = None,
-        data_type: str = "deals",
+        data_type: str | None = None,
         request_id: str | None = None,
         body: Any = None,
         raw_body: str | None = None,
@@ -161,7 +161,7 @@ class Stack:
         if query is not None:
             event["queryStringParameters"] = query
             event["multiValueQueryStringParameters"] = {name: [value] for name, value in query.items()}
-        function = "entry" if event["httpMethod"] == "POST" else "status"
+        function = "status" if event["httpMethod"] == "GET" else "entry"
         response = self.invoke(function, event)
         return ApiResponse(
             status=response["statusCode"], headers=response.get("headers") or {}, body=response["body"]

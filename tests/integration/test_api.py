@@ -196,3 +196,163 @@ def test_authorizer_refuses_unknown_or_malformed_tokens(stack: Stack, header: st
         stack.authorize(header)
     # The exact message API Gateway turns into a 401.
     assert refusal.value.error_message == "Unauthorized"
+
+
+LEADS = {
+    "fields": [
+        {"name": "id", "type": "string", "required": True},
+        {"name": "score", "type": "number"},
+        {"name": "updatedAt", "type": "datetime"},
+    ],
+    "key": "id",
+    "versionField": "updatedAt",
+}
+
+
+def test_declaring_a_data_type_answers_201_with_its_schema(stack: Stack):
+    collection_id = stack.create_collection()
+    response = stack.call_api("declare_data_type.json", collection_id=collection_id, body=LEADS)
+    assert response.status == 201
+    assert response.json["dataType"] == "leads"
+    assert [(f["name"], f["type"], f["required"]) for f in response.json["fields"]] == [
+        ("id", "string", True),
+        ("score", "number", False),
+        ("updatedAt", "datetime", False),
+    ]
+    assert (response.json["key"], response.json["versionField"]) == ("id", "updatedAt")
+
+
+def test_declaring_the_same_data_type_again_is_idempotent(stack: Stack):
+    collection_id = stack.create_collection()
+    stack.call_api("declare_data_type.json", collection_id=collection_id, body=LEADS)
+    again = stack.call_api("declare_data_type.json", collection_id=collection_id, body=LEADS)
+    assert again.status == 200
+
+
+def test_declaring_a_data_type_differently_is_409(stack: Stack):
+    collection_id = stack.create_collection()
+    stack.call_api("declare_data_type.json", collection_id=collection_id, body=LEADS)
+    other = stack.call_api("declare_data_type.json", collection_id=collection_id, body={"inferSchema": True})
+    assert other.status == 409
+    assert "allowFieldAddition" in other.json["message"]
+
+
+def test_the_built_in_deals_cannot_be_declared(stack: Stack):
+    collection_id = stack.create_collection()
+    response = stack.call_api(
+        "declare_data_type.json", collection_id=collection_id, data_type="deals", body=LEADS
+    )
+    assert response.status == 409
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"fields": []}, "fields"),
+        (LEADS | {"key": "nope"}, "key"),
+        (LEADS | {"versionField": "score", "key": None}, "versionField"),
+        ({"fields": [{"name": "x", "type": "string_list"}]}, "fields"),
+        ({"fields": [{"name": "x", "type": "text"}]}, "fields.0.type"),
+        ({"inferSchema": True, "key": "id"}, "inferSchema"),
+        ({"fields": [{"name": "a", "type": "string"}, {"name": "a", "type": "integer"}]}, "fields"),
+    ],
+)
+def test_a_bad_declaration_is_422_naming_the_field(stack: Stack, body: dict, field: str):
+    collection_id = stack.create_collection()
+    response = stack.call_api("declare_data_type.json", collection_id=collection_id, body=body)
+    assert response.status == 422, response.body
+    assert response.json["errors"][0]["field"] == field
+
+
+def test_a_data_type_name_must_be_lowercase_identifier(stack: Stack):
+    collection_id = stack.create_collection()
+    response = stack.call_api(
+        "declare_data_type.json", collection_id=collection_id, data_type="Leads!", body=LEADS
+    )
+    assert response.status == 422
+    assert response.json["errors"][0]["field"] == "dataType"
+
+
+def test_deals_describes_itself(stack: Stack):
+    collection_id = stack.create_collection()
+    response = stack.call_api("get_data_type.json", collection_id=collection_id)
+    assert response.status == 200
+    body = response.json
+    assert (body["dataType"], body["key"], body["versionField"], body["builtIn"]) == (
+        "deals",
+        "id",
+        "lastUpdateDatetime",
+        True,
+    )
+    assert body["rowCount"] == 0
+    assert len(body["fields"]) == 35
+
+
+def test_a_declared_data_type_describes_itself(stack: Stack):
+    collection_id = stack.create_collection()
+    stack.call_api("declare_data_type.json", collection_id=collection_id, body=LEADS)
+    response = stack.call_api("get_data_type.json", collection_id=collection_id, data_type="leads")
+    assert response.status == 200
+    assert (response.json["builtIn"], response.json["inferSchema"]) == (False, False)
+
+
+def test_an_undeclared_data_type_is_404_to_describe_and_to_append(stack: Stack):
+    collection_id = stack.create_collection()
+    assert stack.call_api("get_data_type.json", collection_id=collection_id, data_type="leads").status == 404
+    assert stack.call_api("append_rows_json.json", collection_id=collection_id).status == 404
+
+
+def test_rows_posted_as_json_are_stored_as_a_file(stack: Stack):
+    collection_id = stack.create_collection()
+    stack.call_api("declare_data_type.json", collection_id=collection_id, body=LEADS)
+    response = stack.call_api("append_rows_json.json", collection_id=collection_id)
+    assert response.status == 202, response.body
+    assert response.json["fileName"] == "rows.json"
+    stored = stack.s3.get_object(
+        Bucket=stack.bucket, Key=f"incoming/{collection_id}/leads/api/{response.json['id']}"
+    )
+    assert stored["ContentType"] == "application/json"
+    assert b'"rows"' in stored["Body"].read()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"rows": []}, "rows"),
+        ({"data": [{"id": 1}]}, "rows"),
+        ({"rows": [{"id": "a"}], "maxBadRecords": -1}, "maxBadRecords"),
+    ],
+)
+def test_a_bad_json_rows_body_is_422(stack: Stack, body: dict, field: str):
+    collection_id = stack.create_collection()
+    stack.call_api("declare_data_type.json", collection_id=collection_id, body=LEADS)
+    response = stack.call_api("append_rows_json.json", collection_id=collection_id, body=body)
+    assert response.status == 422, response.body
+    assert response.json["errors"][0]["field"] == field
+
+
+def test_append_options_travel_with_the_file(stack: Stack):
+    collection_id = stack.create_collection()
+    body, content_type = multipart_body(
+        fields={"separator": "auto", "maxBadRecords": "3", "allowFieldAddition": "true"},
+        file=("deals.csv", stack.sample_csv),
+    )
+    response = stack.call_api(
+        "append_request.json", collection_id=collection_id, multipart=(body, content_type)
+    )
+    assert response.status == 202, response.body
+    assert response.json["separator"] == "auto"
+    metadata = stack.s3.head_object(
+        Bucket=stack.bucket, Key=f"incoming/{collection_id}/deals/api/{response.json['id']}"
+    )["Metadata"]
+    assert (metadata["max-bad-records"], metadata["allow-field-addition"]) == ("3", "true")
+
+
+def test_a_negative_max_bad_records_is_422(stack: Stack):
+    collection_id = stack.create_collection()
+    body, content_type = multipart_body(fields={"maxBadRecords": "-1"}, file=("deals.csv", stack.sample_csv))
+    response = stack.call_api(
+        "append_request.json", collection_id=collection_id, multipart=(body, content_type)
+    )
+    assert response.status == 422
+    assert response.json["errors"][0]["field"] == "maxBadRecords"

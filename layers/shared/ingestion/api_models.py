@@ -7,11 +7,13 @@ Kept apart from the domain entities; :func:`upload_request_response` and
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from ingestion.domain import Collection, UploadRequest, UploadSource, UploadStatus
+from ingestion.schemas.spec import DataTypeSpec, FieldType
 
 
 class ApiModel(BaseModel):
@@ -125,4 +127,49 @@ def upload_request_response(request: UploadRequest) -> UploadRequestResponse:
         started_datetime=request.started_datetime,
         finished_datetime=request.finished_datetime,
         warnings=request.warnings,
+    )
+
+
+class FieldDeclaration(ApiModel):
+    name: str = Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")
+    type: FieldType
+    required: bool = False
+
+
+class DeclareDataTypeBody(ApiModel):
+    """Either ``fields`` (with optional ``key`` and ``versionField``) or ``inferSchema: true``."""
+
+    fields: list[FieldDeclaration] | None = Field(default=None, max_length=500)
+    key: str | None = None
+    version_field: str | None = None
+    infer_schema: bool = False
+
+
+class DataTypeResponse(ApiModel):
+    data_type: str
+    fields: list[FieldDeclaration]
+    key: str | None
+    version_field: str | None
+    infer_schema: bool = Field(description="True until the first append has defined the fields.")
+    built_in: bool
+    row_count: int
+
+
+class AppendRowsBody(ApiModel):
+    """The datasets API's body, posted as application/json instead of a file."""
+
+    rows: list[dict[str, Any]] = Field(min_length=1)
+    max_bad_records: int = Field(default=0, ge=0)
+    allow_field_addition: bool = False
+
+
+def data_type_response(spec: DataTypeSpec, row_count: int) -> DataTypeResponse:
+    return DataTypeResponse(
+        data_type=spec.name,
+        fields=[FieldDeclaration(name=f.name, type=f.type, required=f.required) for f in spec.fields],
+        key=spec.key,
+        version_field=spec.version_field,
+        infer_schema=spec.infer_schema,
+        built_in=spec.built_in,
+        row_count=row_count,
     )

@@ -47,3 +47,7 @@ class RequestBusy(DomainError):
 
     def __init__(self, request_id: str) -> None:
         super().__init__(f"upload request {request_id} is being processed by another attempt")
+
+
+class DataTypeConflict(DomainError):
+    """A data type cannot be declared as asked (built in, or declared differently before)."""

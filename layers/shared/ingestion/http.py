@@ -11,9 +11,11 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.event_handler.openapi.params import UploadFile
+from pydantic import ValidationError
 
-from ingestion.api_models import ErrorItem, ErrorResponse
-from ingestion.errors import InvalidInput, NotFoundError
+from ingestion.api_models import AppendRowsBody, ErrorItem, ErrorResponse
+from ingestion.errors import DataTypeConflict, InvalidInput, NotFoundError
 from ingestion.observability import logger
 
 
@@ -25,6 +27,27 @@ def tenant_id(app: APIGatewayRestResolver) -> str:
         # Only reachable if a route is deployed without the authorizer.
         raise UnauthorizedError("missing or unknown token: send the header Authorization: Token <your token>")
     return str(tenant)
+
+
+def rows_body_as_file(app: APIGatewayRestResolver) -> UploadFile:
+    """The datasets API's ``{"rows": [...]}`` body, kept byte for byte as the uploaded file.
+
+    Raises the same 422 a missing multipart ``file`` gets when the body is neither.
+    """
+    content_type = app.current_event.headers.get("content-type", "")
+    if not content_type.lower().startswith("application/json"):
+        raise InvalidInput(
+            "file", "attach the data as the multipart field 'file', or post JSON {\"rows\": [...]}"
+        )
+    raw = app.current_event.decoded_body or ""
+    try:
+        AppendRowsBody.model_validate_json(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise InvalidInput(
+            _field_of(first.get("loc", ())), f"invalid JSON body: {first.get('msg')}"
+        ) from None
+    return UploadFile(content=raw.encode(), filename="rows.json", content_type="application/json")
 
 
 def _json(status: int, body: ErrorResponse) -> Response:
@@ -53,6 +76,10 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
     @app.exception_handler(NotFoundError)
     def _not_found(error: NotFoundError) -> Response:
         return _json(404, ErrorResponse(message=str(error)))
+
+    @app.exception_handler(DataTypeConflict)
+    def _conflict(error: DataTypeConflict) -> Response:
+        return _json(409, ErrorResponse(message=str(error)))
 
     @app.exception_handler(InvalidInput)
     def _invalid_input(error: InvalidInput) -> Response:

@@ -26,6 +26,10 @@ DataTypeName = Annotated[str, Field(pattern=DATA_TYPE_PATTERN, examples=["deals"
 Separator = Annotated[
     str, Field(min_length=1, max_length=1, pattern=r'^[^"\r\n]$', examples=[",", ";", "\t"])
 ]
+# What an append may ask for: a separator, or "auto" to have it detected (reported in warnings).
+AppendSeparator = Annotated[
+    str, Field(min_length=1, max_length=4, pattern=r'^([^"\r\n]|auto)$', examples=[",", ";", "auto"])
+]
 
 _ULID_RE = re.compile(ULID_PATTERN)
 

@@ -14,6 +14,7 @@ class Settings(BaseModel):
     collections_table: str = Field(alias="COLLECTIONS_TABLE")
     upload_requests_table: str = Field(alias="UPLOAD_REQUESTS_TABLE")
     tokens_table: str = Field(alias="TOKENS_TABLE")
+    data_types_table: str = Field(alias="DATA_TYPES_TABLE")
     data_bucket: str = Field(alias="DATA_BUCKET")
     glue_database: str = Field(alias="GLUE_DATABASE")
     incoming_prefix: str = Field(default="incoming/", alias="INCOMING_PREFIX")

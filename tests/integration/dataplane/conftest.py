@@ -27,6 +27,7 @@ def settings(moto_endpoint: str) -> Settings:
         COLLECTIONS_TABLE="collections",
         UPLOAD_REQUESTS_TABLE="upload-requests",
         TOKENS_TABLE="tokens",
+        DATA_TYPES_TABLE="data-types",
         DATA_BUCKET=bucket,
         GLUE_DATABASE=database,
         AWS_ENDPOINT_URL=moto_endpoint,

@@ -191,6 +191,7 @@ def settings() -> Settings:
         COLLECTIONS_TABLE="collections",
         UPLOAD_REQUESTS_TABLE="upload-requests",
         TOKENS_TABLE="tokens",
+        DATA_TYPES_TABLE="data-types",
         DATA_BUCKET="data",
         GLUE_DATABASE="collections",
         MAX_VALIDATION_ERRORS=2,

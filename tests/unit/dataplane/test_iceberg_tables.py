@@ -25,6 +25,7 @@ def settings() -> Settings:
         COLLECTIONS_TABLE="collections",
         UPLOAD_REQUESTS_TABLE="upload-requests",
         TOKENS_TABLE="tokens",
+        DATA_TYPES_TABLE="data-types",
         DATA_BUCKET="data",
         GLUE_DATABASE="collections",
         AWS_ENDPOINT_URL="http://127.0.0.1:1",

@@ -27,14 +27,19 @@ class StoredUpload:
     file_name: str
     separator: str
     dump_datetime: datetime
+    max_bad_records: int = 0
+    allow_field_addition: bool = False
 
 
 @dataclass(frozen=True)
 class FileInfo:
     size_bytes: int
     upload: StoredUpload | None  # None for a file dropped straight into the bucket
-    # A dropped file may name its separator in the object metadata ``separator``.
+    content_type: str | None = None
+    # A dropped file may name its separator, maxBadRecords and allowFieldAddition in its metadata.
     separator: str = ","
+    max_bad_records: int = 0
+    allow_field_addition: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,8 @@ class FileStore:
                 "file-name": quote(upload.file_name, safe=""),
                 "separator": quote(upload.separator, safe=""),
                 "dump-datetime": upload.dump_datetime.isoformat(),
+                "max-bad-records": str(upload.max_bad_records),
+                "allow-field-addition": str(upload.allow_field_addition).lower(),
             },
         )
 
@@ -86,6 +93,10 @@ class FileStore:
             raise
         metadata = head.get("Metadata", {})
         separator = unquote(metadata.get("separator", ",")) or ","
+        max_bad_records = _non_negative_int(metadata.get("max-bad-records") or metadata.get("maxbadrecords"))
+        allow_field_addition = (
+            metadata.get("allow-field-addition") or metadata.get("allowfieldaddition") or ""
+        ).lower() == "true"
         upload = None
         if "request-id" in metadata:
             upload = StoredUpload(
@@ -93,11 +104,25 @@ class FileStore:
                 file_name=unquote(metadata.get("file-name", "")),
                 separator=separator,
                 dump_datetime=datetime.fromisoformat(metadata["dump-datetime"]),
+                max_bad_records=max_bad_records,
+                allow_field_addition=allow_field_addition,
             )
-        return FileInfo(size_bytes=int(head["ContentLength"]), upload=upload, separator=separator)
+        return FileInfo(
+            size_bytes=int(head["ContentLength"]),
+            upload=upload,
+            content_type=head.get("ContentType"),
+            separator=separator,
+            max_bad_records=max_bad_records,
+            allow_field_addition=allow_field_addition,
+        )
 
     def open(self, key: str) -> BinaryIO:
         return self._s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+
+
+def _non_negative_int(value: str | None) -> int:
+    """Metadata anyone can write: anything but a whole number >= 0 means the default, 0."""
+    return int(value) if value and value.isdigit() else 0
 
 
 def get_file_store() -> FileStore:

@@ -8,9 +8,10 @@ from ingestion.domain import UploadRequest, UploadSource, UploadStatus
 from ingestion.errors import InvalidInput
 from ingestion.identifiers import new_ulid
 from ingestion.repositories.collections import CollectionRepository, get_collection_repository
+from ingestion.repositories.data_types import DataTypeRepository
 from ingestion.repositories.files import FileStore, StoredUpload, get_file_store
 from ingestion.repositories.uploads import UploadRequestRepository, get_upload_request_repository
-from ingestion.schemas import get_data_type
+from ingestion.services.data_types import resolve_data_type
 
 MAX_FILE_NAME_LENGTH = 255
 
@@ -24,9 +25,12 @@ def submit_append(
     file_name: str | None,
     content_type: str | None,
     separator: str,
+    max_bad_records: int = 0,
+    allow_field_addition: bool = False,
     collections: CollectionRepository | None = None,
     uploads: UploadRequestRepository | None = None,
     files: FileStore | None = None,
+    data_types: DataTypeRepository | None = None,
 ) -> UploadRequest:
     """Store the file and queue it for validation; answers before any parsing happens.
 
@@ -39,9 +43,9 @@ def submit_append(
     files = files or get_file_store()
 
     collections.get_for_tenant(collection_id, tenant_id)
-    get_data_type(data_type)
+    resolve_data_type(collection_id, data_type, data_types)
     if not content:
-        raise InvalidInput("file", "the file is empty: attach a CSV file with a header line and data rows")
+        raise InvalidInput("file", "the file is empty: attach a CSV, JSON or NDJSON file with data rows")
 
     request_id = new_ulid()
     now = datetime.now(UTC)
@@ -50,7 +54,14 @@ def submit_append(
     files.put_upload(
         key,
         content,
-        StoredUpload(request_id=request_id, file_name=name, separator=separator, dump_datetime=now),
+        StoredUpload(
+            request_id=request_id,
+            file_name=name,
+            separator=separator,
+            dump_datetime=now,
+            max_bad_records=max_bad_records,
+            allow_field_addition=allow_field_addition,
+        ),
         content_type,
     )
     request = UploadRequest(
@@ -78,11 +89,12 @@ def get_upload_request(
     request_id: str,
     collections: CollectionRepository | None = None,
     uploads: UploadRequestRepository | None = None,
+    data_types: DataTypeRepository | None = None,
 ) -> UploadRequest:
     collections = collections or get_collection_repository()
     uploads = uploads or get_upload_request_repository()
     collections.get_for_tenant(collection_id, tenant_id)
-    get_data_type(data_type)
+    resolve_data_type(collection_id, data_type, data_types)
     return uploads.get(collection_id, data_type, request_id)
 
 
@@ -95,9 +107,10 @@ def list_upload_requests(
     next_token: str | None,
     collections: CollectionRepository | None = None,
     uploads: UploadRequestRepository | None = None,
+    data_types: DataTypeRepository | None = None,
 ) -> tuple[list[UploadRequest], str | None]:
     collections = collections or get_collection_repository()
     uploads = uploads or get_upload_request_repository()
     collections.get_for_tenant(collection_id, tenant_id)
-    get_data_type(data_type)
+    resolve_data_type(collection_id, data_type, data_types)
     return uploads.list_newest_first(collection_id, data_type, limit, next_token)
