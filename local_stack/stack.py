@@ -295,6 +295,12 @@ class LocalStack:
                     )
                 merged.setdefault(name, value)
         merged.update(runtime_environment(self.aws_endpoint, self.config.region))
+        visibility = self.config.visibility_timeout
+        if visibility is not None and "PROCESSING_LEASE_SECONDS" in merged:
+            # An attempt's lease must run out before its message comes back, or the redelivery
+            # of a crashed attempt finds the lease still live and the request waits for nothing.
+            lease = min(int(merged["PROCESSING_LEASE_SECONDS"]), max(1, visibility - 5))
+            merged["PROCESSING_LEASE_SECONDS"] = str(lease)
         return merged
 
     def _apply_environment(self, variables: dict[str, str]) -> None:

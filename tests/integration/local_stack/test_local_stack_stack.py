@@ -247,3 +247,9 @@ def test_project_template_runs_with_its_own_functions(project_stack: LocalStack)
     banner = project_stack.banner()
     assert "s3://ingestion-data-123456789012-local/incoming/<collectionId>/deals/" in banner
     assert "visibility 30 s here, 5400 s in AWS" in banner
+
+
+def test_processing_lease_runs_out_before_a_message_comes_back(project_stack: LocalStack) -> None:
+    # Locally a message returns after 30 s instead of 5400 s: a crashed attempt's lease (960 s
+    # in the template) must expire before that, or its redelivery would find it still live.
+    assert int(os.environ["PROCESSING_LEASE_SECONDS"]) < project_stack.config.visibility_timeout
