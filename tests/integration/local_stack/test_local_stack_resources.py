@@ -55,6 +55,7 @@ def test_returns_what_ref_gives_for_each_created_resource(names: dict[str, str],
         "CollectionsTable": "ingestion-local-CollectionsTable",
         "UploadRequestsTable": "ingestion-local-UploadRequestsTable",
         "TokensTable": "ingestion-local-TokensTable",
+        "DataTypesTable": "ingestion-local-DataTypesTable",
         "IngestQueue": f"{moto_endpoint}/123456789012/ingestion-local-IngestQueue",
         "IngestDeadLetterQueue": f"{moto_endpoint}/123456789012/ingestion-local-IngestDeadLetterQueue",
         "DataBucket": "ingestion-data-123456789012-local",
@@ -62,7 +63,9 @@ def test_returns_what_ref_gives_for_each_created_resource(names: dict[str, str],
     }
 
 
-@pytest.mark.parametrize("logical_id", ["CollectionsTable", "UploadRequestsTable", "TokensTable"])
+@pytest.mark.parametrize(
+    "logical_id", ["CollectionsTable", "UploadRequestsTable", "TokensTable", "DataTypesTable"]
+)
 def test_tables_have_the_templates_keys_and_billing(
     logical_id: str, template: Template, names: dict[str, str], moto_endpoint: str
 ) -> None:
