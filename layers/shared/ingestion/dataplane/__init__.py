@@ -2,36 +2,53 @@
 
 This package is the only code that imports pyarrow and pyiceberg, and only the validator
 imports it, so the API functions start without them. Walk down from
-:func:`ingest_upload`: :mod:`.csv_reader` reads the file as all-string Arrow batches,
-:mod:`.validation` checks the header and every batch (:mod:`.column_checks` per column),
-and :mod:`.merge` upserts the accepted rows into the table from :mod:`.tables`.
+:func:`ingest_upload`: :mod:`.validation` reads the file (:mod:`.formats` finds CSV, JSON or
+NDJSON, gzip or not; :mod:`.csv_reader` and :mod:`.json_reader` read it as batches of text
+cells), checks the header or keys and every batch (:mod:`.column_checks` per column,
+:mod:`.type_inference` for new columns), and :mod:`.merge` upserts (or, without a key,
+appends) the accepted rows into the table from :mod:`.tables`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
-from ingestion.dataplane.csv_reader import OpenSource
 from ingestion.dataplane.merge import MergeConflict, keep_newest_per_key, merge_into_collection
-from ingestion.dataplane.tables import get_catalog, read_row_count, table_identifier
-from ingestion.dataplane.validation import validate_file
-from ingestion.domain import UploadOutcome, UploadStatus
+from ingestion.dataplane.records import OpenSource, UnreadableFile
+from ingestion.dataplane.tables import (
+    get_catalog,
+    load_table,
+    read_row_count,
+    read_table_spec,
+    table_identifier,
+    table_spec,
+)
+from ingestion.dataplane.validation import FileValidation, validate_file
+from ingestion.domain import IngestOptions, UploadOutcome, UploadStatus
 from ingestion.observability import logger
+from ingestion.schemas.spec import DataTypeSpec
 from ingestion.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from pyiceberg.catalog import Catalog
-
-    from ingestion.schemas.spec import DataTypeSpec
+    from pyiceberg.table import Table
 
 __all__ = [
     "MergeConflict",
     "OpenSource",
+    "UnreadableFile",
     "get_catalog",
+    "infer_data_type",
     "ingest_upload",
     "read_row_count",
+    "read_table_spec",
     "table_identifier",
 ]
+
+# How many problems infer_data_type reports when a file cannot be read.
+_INFER_MAX_ERRORS = 10
 
 
 def ingest_upload(
@@ -41,37 +58,70 @@ def ingest_upload(
     separator: str,
     collection_id: str,
     request_id: str,
+    options: IngestOptions | None = None,
     catalog: Catalog | None = None,
     settings: Settings | None = None,
 ) -> UploadOutcome:
-    """Validate one uploaded file and, if every row is good, merge it into the collection.
+    """Validate one uploaded file and merge its good rows into the collection.
 
     ``open_source`` returns a fresh binary stream of the file on each call: the file is
-    read once on the success path and again only to locate problems. Anything wrong with
-    the file is an ``error`` outcome, never an exception; exceptions mean the service
-    itself failed (e.g. :class:`.merge.MergeConflict`) and the caller may
-    retry: a request already merged is recognised by ``request_id`` and not merged twice.
+    read once on the success path and again only to locate problems. ``separator`` is one
+    character, or ``"auto"`` to detect it (CSV only). Anything wrong with the file is an
+    ``error`` outcome, never an exception; exceptions mean the service itself failed (e.g.
+    :class:`.merge.MergeConflict`) and the caller may retry: a request already merged is
+    recognised by ``request_id`` and not merged twice.
+
+    For a declared data type, columns the collection's table gained from earlier uploads
+    count as part of it; for one with an inferred schema, the table's schema is the data
+    type once it exists, and before that this file defines it. ``added_fields`` of the
+    outcome names the columns this upload added; :func:`read_table_spec` gives the schema
+    to record afterwards.
     """
     settings = settings or get_settings()
+    options = options or IngestOptions()
     table_identifier(settings, collection_id, data_type.name)  # refuse bad ids before reading anything
-    checked = validate_file(open_source, data_type, separator, max_errors=settings.max_validation_errors)
-    rows = checked.table
-    if rows is None or not checked.accepts():
+    if not data_type.built_in:
+        catalog = catalog or get_catalog(settings)
+        data_type = with_table_columns(
+            data_type, load_table(catalog, settings, collection_id, data_type.name)
+        )
+    checked = validate_file(
+        open_source, data_type, separator, max_errors=settings.max_validation_errors, options=options
+    )
+    if not checked.accepts() or checked.table is None:
         logger.info(
             "upload refused",
             extra={"request_id": request_id, "errors": checked.issue_count, "rows": checked.processed_lines},
         )
-        return UploadOutcome(
-            status=UploadStatus.ERROR,
-            message=checked.message,
-            processed_lines=checked.processed_lines,
-            rows_rejected=checked.failed_rows,
-            warnings=checked.warnings,
-            validation_errors=checked.issues,
-            validation_error_count=checked.issue_count,
-        )
+        return _outcome(checked, UploadStatus.ERROR)
+    return _merge(
+        checked,
+        checked.table,
+        data_type,
+        collection_id,
+        request_id,
+        catalog or get_catalog(settings),
+        settings,
+    )
+
+
+def _merge(
+    checked: FileValidation,
+    rows: pa.Table,
+    data_type: DataTypeSpec,
+    collection_id: str,
+    request_id: str,
+    catalog: Catalog,
+    settings: Settings,
+) -> UploadOutcome:
     warnings = list(checked.warnings)
-    newest = keep_newest_per_key(rows, data_type)
+    if rows.num_rows == 0:
+        warnings.append("no row was merged: every row of the file was rejected")
+        return _outcome(checked, UploadStatus.COMPLETED, warnings=warnings)
+    merged_type = dataclasses.replace(
+        data_type, fields=data_type.fields + tuple(checked.new_fields), infer_schema=False
+    )
+    newest = keep_newest_per_key(rows, merged_type)
     if newest.repeated:
         examples = ", ".join(f"'{key}'" for key in newest.examples)
         tie_break = (
@@ -84,7 +134,13 @@ def ingest_upload(
             f"only the newest row for each {data_type.key} ({tie_break}) was kept"
         )
     merged = merge_into_collection(
-        catalog or get_catalog(settings), settings, collection_id, data_type, newest.rows, request_id
+        catalog,
+        settings,
+        collection_id,
+        merged_type,
+        newest.rows,
+        request_id,
+        added_fields=checked.new_fields,
     )
     if merged.stale:
         warnings.append(
@@ -96,13 +152,70 @@ def ingest_upload(
             f"this upload had already been merged (snapshot {merged.snapshot_id}); "
             "the counts are the ones recorded then"
         )
-    return UploadOutcome(
-        status=UploadStatus.COMPLETED,
-        processed_lines=checked.processed_lines,
+    return _outcome(
+        checked,
+        UploadStatus.COMPLETED,
+        warnings=warnings,
         rows_inserted=merged.inserted,
         rows_updated=merged.updated,
-        warnings=warnings,
         row_count=merged.row_count,
         snapshot_id=merged.snapshot_id,
         sequence_number=merged.sequence_number,
+        added_fields=[spec.name for spec in checked.new_fields],
     )
+
+
+def _outcome(checked: FileValidation, status: UploadStatus, **merged: object) -> UploadOutcome:
+    merged.setdefault("warnings", checked.warnings)
+    return UploadOutcome(
+        status=status,
+        message=checked.message,
+        processed_lines=checked.processed_lines,
+        rows_rejected=checked.failed_rows,
+        validation_errors=checked.issues,
+        validation_error_count=checked.issue_count,
+        **merged,  # type: ignore[arg-type]
+    )
+
+
+def with_table_columns(data_type: DataTypeSpec, table: Table | None) -> DataTypeSpec:
+    """A declared data type as its table now stands.
+
+    An inferred data type *is* its table's schema once the table exists. A declared one
+    gains, as optional fields, the columns earlier uploads added (in case the declaration
+    was not updated after them). Built-in types never change.
+    """
+    if table is None or data_type.built_in:
+        return data_type
+    stored = table_spec(table, data_type.name)
+    if data_type.infer_schema:
+        return stored
+    declared = set(data_type.field_names)
+    added = tuple(
+        dataclasses.replace(spec, required=False) for spec in stored.fields if spec.name not in declared
+    )
+    return dataclasses.replace(data_type, fields=data_type.fields + added) if added else data_type
+
+
+def infer_data_type(
+    open_source: OpenSource, name: str, separator: str, options: IngestOptions | None = None
+) -> DataTypeSpec:
+    """The data type a file implies: each column's type inferred from its values, all nullable, no key.
+
+    Raises :class:`UnreadableFile` when the file cannot be read (the message says why).
+    """
+    checked = validate_file(
+        open_source,
+        DataTypeSpec(name=name, fields=(), infer_schema=True),
+        separator,
+        max_errors=_INFER_MAX_ERRORS,
+        options=options,
+    )
+    if not checked.accepts():
+        first = checked.issues[0] if checked.issues else None
+        raise UnreadableFile(
+            checked.message or "the file could not be read",
+            line=first.line if first else None,
+            row=first.row if first else None,
+        )
+    return DataTypeSpec(name=name, fields=tuple(checked.new_fields))

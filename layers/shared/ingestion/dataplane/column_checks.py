@@ -86,12 +86,22 @@ class CheckedColumn:
 
 
 def check_column(field: FieldSpec, raw: pa.Array, parse_cell: CellParser | None = None) -> CheckedColumn:
-    """Check and convert one column of raw strings (no nulls; "" is an empty cell)."""
-    present = pc.not_equal(raw, "")
-    missing = pc.and_(present, False) if not field.required else pc.invert(present)
+    """Check and convert one column of raw strings (no nulls; "" is an empty cell).
+
+    A ``string_list`` field also takes a ``list<string>`` column (JSON arrays), null when empty,
+    used as it is: the model takes a list as given and only splits text.
+    """
     kind = field.type
+    given_lists = pa.types.is_list(raw.type)
+    if given_lists and kind is not FieldType.STRING_LIST:
+        raise TypeError(f"column {field.name}: only a string_list field takes lists")
+    present = pc.is_valid(raw) if given_lists else pc.not_equal(raw, "")
+    missing = pc.and_(present, False) if not field.required else pc.invert(present)
     if kind in (FieldType.STRING, FieldType.STRING_LIST):
-        values = _split_list(raw, field.list_separator or ";") if kind is FieldType.STRING_LIST else raw
+        if kind is FieldType.STRING_LIST and not given_lists:
+            values = _split_list(raw, field.list_separator or ";")
+        else:
+            values = raw
         values = pc.if_else(present, values, None)
         invalid = pc.and_(present, False)
     else:
@@ -220,6 +230,8 @@ _PYTHON_TYPES: dict[FieldType, type] = {
 
 def default_parser(field: FieldSpec) -> CellParser:
     """pydantic's lax parser for the field's type, for data types without a model."""
+    if field.type not in _PYTHON_TYPES:
+        return str  # text needs no parsing: check_column never asks
     return _adapter(_PYTHON_TYPES[field.type]).validate_python
 
 

@@ -12,6 +12,9 @@ module (whose ``line_num`` counts physical lines, quoted line breaks included) t
 record positions back to lines. Both parsers follow the same dialect: ``"`` quotes,
 doubled quotes inside quotes, no escape character, ``\\n``/``\\r\\n``/``\\r`` line
 breaks, blank lines ignored.
+
+The separator ``"auto"`` is detected from the first bytes (:func:`detect_separator`).
+:class:`CsvRecords` is this reader as validation sees every format's reader.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import codecs
 import csv
 import io
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -28,7 +31,15 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-OpenSource = Callable[[], BinaryIO]
+from ingestion.dataplane.records import (
+    Header,
+    Located,
+    MalformedRecord,
+    OpenSource,
+    Place,
+    RawBatch,
+    UnreadableFile,
+)
 
 QUOTE = '"'
 # Large enough that a batch amortises the per-batch work, small enough to bound memory.
@@ -38,22 +49,9 @@ _HEADER_CHUNK = 64 << 10
 _HEADER_LIMIT = 1 << 20
 _CSV_FIELD_LIMIT = (1 << 31) - 1
 _COMMON_SEPARATORS = (",", ";", "\t", "|")
-
-
-class UnreadableFile(Exception):
-    """The file cannot be read as CSV at all; ``str(error)`` says what to do about it."""
-
-    def __init__(self, message: str, line: int | None = None) -> None:
-        super().__init__(message)
-        self.line = line
-
-
-@dataclass(frozen=True)
-class Header:
-    """Column names as written in the file (surrounding spaces removed)."""
-
-    names: tuple[str, ...]
-    line: int  # physical line the header record starts on (blank lines before it are skipped)
+# What separator "auto" chooses from, in order of preference on a tie.
+SNIFFED_SEPARATORS = (",", ";", "\t", "|", ":")
+_SNIFFED_RECORDS = 50
 
 
 @dataclass
@@ -163,7 +161,7 @@ def _read_header(stream: BinaryIO, separator: str, open_source: OpenSource) -> t
         try:
             parsed = _parse_header(buffer, separator, at_end=at_end)
         except UnicodeDecodeError as error:
-            raise _not_utf8(open_source) from error
+            raise not_utf8(open_source) from error
         if parsed is not None:
             return parsed
         if len(buffer) > _HEADER_LIMIT:
@@ -243,9 +241,9 @@ def _buffered(source: BinaryIO, head: bytes = b"") -> io.BufferedReader:
 
 def _explain_read_error(error: Exception, open_source: OpenSource) -> UnreadableFile:
     """Turn a pyarrow read failure into a message a person can act on."""
-    not_utf8 = _not_utf8(open_source)
-    if not_utf8.line is not None:
-        return not_utf8
+    encoding = not_utf8(open_source)
+    if encoding.line is not None:
+        return encoding
     text = str(error)
     if "straddl" in text:
         return UnreadableFile(
@@ -255,7 +253,8 @@ def _explain_read_error(error: Exception, open_source: OpenSource) -> Unreadable
     return UnreadableFile(f"the file could not be read as CSV ({text}); check its format and upload it again")
 
 
-def _not_utf8(open_source: OpenSource) -> UnreadableFile:
+def not_utf8(open_source: OpenSource) -> UnreadableFile:
+    """The error for a file that is not UTF-8, naming the first line that is not."""
     line = first_non_utf8_line(open_source)
     if line is None:
         return UnreadableFile(
@@ -382,3 +381,106 @@ def separator_hint(header: Header, separator: str) -> str | None:
                 f"rather than {separator!r}?"
             )
     return None
+
+
+def detect_separator(head: bytes, *, complete: bool) -> str | None:
+    """The separator of ``SNIFFED_SEPARATORS`` a file's first bytes are written with.
+
+    The winner splits the header into as many columns as every following record of the
+    sample (so ``:`` inside times does not fool it), with the most columns; None when no
+    candidate makes more than one column. ``complete``: ``head`` is the whole file, so its
+    last record is not cut short.
+    """
+    try:
+        text = codecs.getincrementaldecoder("utf-8")().decode(head.removeprefix(codecs.BOM_UTF8), final=False)
+    except UnicodeDecodeError:
+        return None  # the reader reports the encoding
+    best: tuple[bool, int] | None = None
+    chosen = None
+    for candidate in SNIFFED_SEPARATORS:
+        records = _sample_records(text, candidate, complete=complete)
+        if not records or len(records[0]) < 2:
+            continue
+        width = len(records[0])
+        score = (all(len(record) == width for record in records[1:]), width)
+        if best is None or score > best:
+            best, chosen = score, candidate
+    return chosen
+
+
+def _sample_records(text: str, separator: str, *, complete: bool) -> list[list[str]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, quotechar=QUOTE, strict=False)
+    records: list[list[str]] = []
+    with _large_fields():
+        try:
+            for record in reader:
+                if record:
+                    records.append(record)
+                if len(records) > _SNIFFED_RECORDS:
+                    break
+        except csv.Error:
+            pass
+    if not complete and len(records) > 1:
+        records.pop()  # may be cut off by the end of the sample
+    return records
+
+
+class CsvRecords:
+    """A CSV file as a :class:`.records.RecordReader`: lines are physical lines, the header line 1."""
+
+    def __init__(
+        self,
+        open_source: OpenSource,
+        separator: str,
+        *,
+        head: bytes | None = None,
+        complete: bool = False,
+        block_size: int = BLOCK_SIZE,
+    ) -> None:
+        self.notes: list[str] = []
+        if separator == "auto":
+            found = detect_separator(head or b"", complete=complete)
+            separator = found or ","
+            self.notes.append(
+                f"separator 'auto': detected {separator!r}"
+                if found
+                else "separator 'auto': no separator splits the header, read as one column with ','"
+            )
+        self.separator = separator
+        self._open_source = open_source
+        self._stream = CsvStream(open_source, separator, block_size=block_size)
+        self.header: Header | None = self._stream.header
+
+    @property
+    def rows_read(self) -> int:
+        return self._stream.rows_read
+
+    @property
+    def malformed(self) -> int:
+        return self._stream.invalid_rows.count
+
+    def close(self) -> None:
+        self._stream.__exit__(None, None, None)
+
+    def batches(self) -> Iterator[RawBatch]:
+        for batch in self._stream.batches():
+            yield RawBatch(batch)
+
+    def header_hint(self) -> str | None:
+        return separator_hint(self._stream.header, self.separator)
+
+    def locate(self, rows: Sequence[int], malformed: int) -> Located:
+        width = len(self._stream.header.names)
+        lines = locate_lines(self._open_source, self.separator, width=width, rows=rows, malformed=malformed)
+        return Located(
+            rows={position: Place(line=line) for position, line in lines.rows.items()},
+            malformed=[
+                MalformedRecord(
+                    place=Place(line=row.line),
+                    value=row.text,
+                    message=f"expected {width} fields as in the header but found {row.fields}; "
+                    "check the separator and that values holding it are quoted",
+                )
+                for row in lines.malformed
+            ],
+        )

@@ -2,7 +2,8 @@
 
 An incoming row replaces the stored row with the same key when its version field is the
 same or newer; otherwise the stored row stays (the incoming one is *stale*). Rows with new
-keys are inserted. The deletion of replaced rows and the append happen in ONE Iceberg
+keys are inserted; a data type without a key only ever appends. Columns an upload adds
+(``allowFieldAddition``), the deletion of replaced rows and the append happen in ONE Iceberg
 transaction, so readers and a crashed run only ever see the table before or after.
 
 Each commit stamps its snapshots with the upload request id and the counts. A request id
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -27,11 +29,12 @@ import pyarrow.compute as pc
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.expressions import In
-from pyiceberg.table import Table
+from pyiceberg.schema import Schema
+from pyiceberg.table import Table, Transaction
 
-from ingestion.dataplane.tables import load_or_create_table, table_identifier
+from ingestion.dataplane.tables import iceberg_type, load_or_create_table, table_identifier
 from ingestion.observability import logger
-from ingestion.schemas.spec import DataTypeSpec
+from ingestion.schemas.spec import DataTypeSpec, FieldSpec
 from ingestion.settings import Settings
 
 REQUEST_ID = "ingestion.request-id"
@@ -141,11 +144,16 @@ def merge_into_collection(
     data_type: DataTypeSpec,
     rows: pa.Table,
     request_id: str,
+    *,
+    added_fields: Sequence[FieldSpec] = (),
 ) -> MergeResult:
-    """Upsert ``rows`` (one per key) into the collection's table, exactly once per request."""
+    """Upsert ``rows`` (one per key) into the collection's table, exactly once per request.
+
+    ``added_fields`` are columns of ``data_type`` (and of ``rows``) that the table may lack:
+    they are added, nullable, by the same commit that writes the rows.
+    """
     identifier = table_identifier(settings, collection_id, data_type.name)
     table = load_or_create_table(catalog, settings, collection_id, data_type)
-    rows = rows.cast(table.schema().as_arrow())
     for attempt in range(1, MAX_COMMIT_ATTEMPTS + 1):
         recorded = recorded_merge(table, request_id)
         if recorded is not None:
@@ -155,7 +163,7 @@ def merge_into_collection(
             return recorded
         plan = plan_merge(rows, _stored_versions(table, data_type), data_type)
         try:
-            return _commit(table, plan, data_type, request_id)
+            return _commit(table, plan, data_type, request_id, added_fields)
         except (CommitFailedException, ValidationException) as error:
             if attempt == MAX_COMMIT_ATTEMPTS:
                 raise MergeConflict(
@@ -194,20 +202,24 @@ def _stored_versions(table: Table, data_type: DataTypeSpec) -> pa.Table:
     return table.scan(selected_fields=columns).to_arrow()
 
 
-def _commit(table: Table, plan: MergePlan, data_type: DataTypeSpec, request_id: str) -> MergeResult:
+def _commit(
+    table: Table, plan: MergePlan, data_type: DataTypeSpec, request_id: str, added_fields: Sequence[FieldSpec]
+) -> MergeResult:
+    transaction = table.transaction()
+    adds_columns = _add_columns(transaction, table.schema(), added_fields)
     if plan.rows.num_rows == 0:
         # Every row was stale: nothing to write, and nothing to stamp.
-        return _result(table, plan)
+        return _result(transaction.commit_transaction() if adds_columns else table, plan)
     properties = {
         REQUEST_ID: request_id,
         ROWS_INSERTED: str(plan.inserted),
         ROWS_UPDATED: str(plan.updated),
         ROWS_STALE: str(plan.stale),
     }
-    transaction = table.transaction()
+    rows = _conform(plan.rows, transaction.table_metadata.schema())
     if len(plan.replaced_keys):
         transaction.delete(In(data_type.key, plan.replaced_keys.to_pylist()), snapshot_properties=properties)
-    transaction.append(plan.rows, snapshot_properties=properties)
+    transaction.append(rows, snapshot_properties=properties)
     result = _result(transaction.commit_transaction(), plan)
     logger.info(
         "upload merged",
@@ -220,6 +232,44 @@ def _commit(table: Table, plan: MergePlan, data_type: DataTypeSpec, request_id: 
         },
     )
     return result
+
+
+def _add_columns(transaction: Transaction, schema: Schema, added_fields: Sequence[FieldSpec]) -> bool:
+    """Stage the columns ``schema`` lacks; True if there were any.
+
+    A column another upload added meanwhile is used if it has the inferred type; with another
+    type the merge cannot go on, and the upload is tried again later, checked against it.
+    """
+    missing = []
+    for spec in added_fields:
+        try:
+            column = schema.find_field(spec.name)
+        except ValueError:
+            missing.append(spec)
+            continue
+        if type(column.field_type) is not type(iceberg_type(spec)):
+            raise MergeConflict(
+                f"column '{spec.name}' was added to the table by another upload, as {column.field_type} "
+                f"rather than {spec.type.value}; try again to check the file against it"
+            )
+    if missing:
+        with transaction.update_schema() as update:
+            for spec in missing:
+                update.add_column((spec.name,), iceberg_type(spec), required=False)
+    return bool(missing)
+
+
+def _conform(rows: pa.Table, schema: Schema) -> pa.Table:
+    """``rows`` in the table's column order and types; columns it lacks are null."""
+    target = schema.as_arrow()
+    extra = set(rows.column_names) - set(target.names)
+    if extra:
+        raise MergeConflict(f"the table has no column {', '.join(sorted(extra))}; try again")
+    columns = [
+        rows.column(column.name) if column.name in rows.column_names else pa.nulls(rows.num_rows, column.type)
+        for column in target
+    ]
+    return pa.Table.from_arrays(columns, names=target.names).cast(target)
 
 
 def _result(table: Table, plan: MergePlan) -> MergeResult:

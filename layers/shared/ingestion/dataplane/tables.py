@@ -1,7 +1,9 @@
 """Iceberg tables of a collection: one per (collection, data type), catalogued in Glue.
 
 The table's schema, partitioning and sort order are derived from the data type's spec, so
-the pydantic model stays the single definition of the data.
+the pydantic model stays the single definition of the data. Declared data types record
+their key and version field as table properties, so that :func:`read_table_spec` gives back
+the whole data type once uploads have added columns or inferred them.
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ from pyiceberg.types import (
     BooleanType,
     DateType,
     DoubleType,
+    FloatType,
     IcebergType,
+    IntegerType,
     ListType,
     LongType,
     NestedField,
     StringType,
+    TimestampType,
     TimestamptzType,
 )
 
@@ -39,6 +44,10 @@ _PARTITION_FIELD_ID = 1000
 # retry would instead replay the staged files on top of a newer table and could let a
 # stale row win or duplicate a key. So pyiceberg must not retry: see merge.py.
 TABLE_PROPERTIES = {"commit.retry.num-retries": "0"}
+# What the schema cannot say about a data type, recorded on its table at creation so that
+# :func:`read_table_spec` gives the whole data type back.
+KEY_PROPERTY = "ingestion.key"
+VERSION_FIELD_PROPERTY = "ingestion.version-field"
 
 _SCALAR_TYPES: dict[FieldType, type[IcebergType]] = {
     FieldType.STRING: StringType,
@@ -47,6 +56,14 @@ _SCALAR_TYPES: dict[FieldType, type[IcebergType]] = {
     FieldType.BOOLEAN: BooleanType,
     FieldType.DATETIME: TimestamptzType,
     FieldType.DATE: DateType,
+}
+_READ_AS: dict[FieldType, tuple[type[IcebergType], ...]] = {
+    FieldType.INTEGER: (LongType, IntegerType),
+    FieldType.NUMBER: (DoubleType, FloatType),
+    FieldType.BOOLEAN: (BooleanType,),
+    FieldType.DATETIME: (TimestamptzType, TimestampType),
+    FieldType.DATE: (DateType,),
+    FieldType.STRING: (StringType,),
 }
 
 
@@ -81,18 +98,49 @@ def table_location(settings: Settings, collection_id: str, data_type: str) -> st
     return f"{settings.warehouse_location}/{collection_id}/{data_type}"
 
 
+def iceberg_type(spec: FieldSpec, element_id: int = 1) -> IcebergType:
+    """The Iceberg type of a field; ``element_id`` numbers a list's element (fresh ids are assigned
+    when a column is added to an existing table)."""
+    if spec.type is FieldType.STRING_LIST:
+        return ListType(element_id, StringType(), element_required=False)
+    return _SCALAR_TYPES[spec.type]()
+
+
 def iceberg_schema(data_type: DataTypeSpec) -> Schema:
     """The Iceberg schema of a data type; required spec fields become required columns."""
     next_id = len(data_type.fields) + 1
     columns = []
     for field_id, spec in enumerate(data_type.fields, start=1):
+        column_type = iceberg_type(spec, next_id)
         if spec.type is FieldType.STRING_LIST:
-            column_type: IcebergType = ListType(next_id, StringType(), element_required=False)
             next_id += 1
-        else:
-            column_type = _SCALAR_TYPES[spec.type]()
         columns.append(NestedField(field_id, spec.name, column_type, required=spec.required))
     return Schema(*columns)
+
+
+def spec_from_schema(
+    name: str, schema: Schema, *, key: str | None = None, version_field: str | None = None
+) -> DataTypeSpec:
+    """The data type a table's schema implies: its columns in order, with their required flags.
+
+    Types the engine never writes are read as the closest field type (``int`` as integer,
+    ``float`` as number, a zone-less timestamp as datetime); any other column is text.
+    """
+    fields = []
+    for column in schema.fields:
+        column_type = column.field_type
+        if isinstance(column_type, ListType):
+            fields.append(
+                FieldSpec(
+                    name=column.name, type=FieldType.STRING_LIST, required=column.required, list_separator=";"
+                )
+            )
+            continue
+        kind = next(
+            (kind for kind, types in _READ_AS.items() if isinstance(column_type, types)), FieldType.STRING
+        )
+        fields.append(FieldSpec(name=column.name, type=kind, required=column.required))
+    return DataTypeSpec(name=name, fields=tuple(fields), key=key, version_field=version_field)
 
 
 def partition_source(data_type: DataTypeSpec) -> FieldSpec | None:
@@ -130,6 +178,47 @@ def sort_order(data_type: DataTypeSpec, schema: Schema) -> SortOrder:
     return SortOrder(SortField(schema.find_field(data_type.key).field_id, IdentityTransform()))
 
 
+def data_type_properties(data_type: DataTypeSpec) -> dict[str, str]:
+    properties = {}
+    if data_type.key:
+        properties[KEY_PROPERTY] = data_type.key
+    if data_type.version_field:
+        properties[VERSION_FIELD_PROPERTY] = data_type.version_field
+    return properties
+
+
+def load_table(catalog: Catalog, settings: Settings, collection_id: str, data_type: str) -> Table | None:
+    """The collection's table of one type, or None when it has none yet."""
+    try:
+        return catalog.load_table(table_identifier(settings, collection_id, data_type))
+    except NoSuchTableError:
+        return None
+
+
+def table_spec(table: Table, name: str) -> DataTypeSpec:
+    """The data type implied by a table: its schema, and the key and version field it records."""
+    properties = table.properties
+    return spec_from_schema(
+        name,
+        table.schema(),
+        key=properties.get(KEY_PROPERTY),
+        version_field=properties.get(VERSION_FIELD_PROPERTY),
+    )
+
+
+def read_table_spec(
+    collection_id: str, data_type: str, *, catalog: Catalog | None = None, settings: Settings | None = None
+) -> DataTypeSpec | None:
+    """The data type a collection's table of ``data_type`` now has, or None when there is no table.
+
+    Fields come in the table's column order with their required flags, so after an inferred
+    first append or a field addition this is the schema to declare.
+    """
+    settings = settings or get_settings()
+    table = load_table(catalog or get_catalog(settings), settings, collection_id, data_type)
+    return None if table is None else table_spec(table, data_type)
+
+
 def load_or_create_table(
     catalog: Catalog, settings: Settings, collection_id: str, data_type: DataTypeSpec
 ) -> Table:
@@ -150,7 +239,7 @@ def load_or_create_table(
             location=table_location(settings, collection_id, data_type.name),
             partition_spec=partition_spec(data_type, schema),
             sort_order=sort_order(data_type, schema),
-            properties=TABLE_PROPERTIES,
+            properties=TABLE_PROPERTIES | data_type_properties(data_type),
         )
         logger.info("iceberg table ready", extra={"table": ".".join(identifier)})
     if table.properties.get("commit.retry.num-retries") != TABLE_PROPERTIES["commit.retry.num-retries"]:
@@ -167,10 +256,8 @@ def read_row_count(
 ) -> int:
     """Rows currently in a collection's table of one type (0 when it has none yet)."""
     settings = settings or get_settings()
-    catalog = catalog or get_catalog(settings)
-    try:
-        table = catalog.load_table(table_identifier(settings, collection_id, data_type))
-    except NoSuchTableError:
+    table = load_table(catalog or get_catalog(settings), settings, collection_id, data_type)
+    if table is None:
         return 0
     snapshot = table.current_snapshot()
     if snapshot is None or snapshot.summary is None:

@@ -1,20 +1,30 @@
-"""Validating an uploaded file against its data type, batch by batch.
+"""Validating an uploaded file against its data type, batch by batch, whatever its format.
 
-The success path is all Arrow: each record batch is checked column by column
-(:mod:`.column_checks`), then against the row rules, and kept as typed columns. Python
-objects are only made for problems: at most ``max_errors`` pending issues are kept (the
-earliest ones, in file order), the rest are only counted. Line numbers are filled in at
-the end by one extra read of the file (:func:`.csv_reader.locate_lines`), so the fast
-path never tracks them.
+:mod:`.formats` decides the format and decompresses; a reader (:mod:`.csv_reader`,
+:mod:`.json_reader`) turns the file into batches of text cells. The success path is all
+Arrow: each batch is checked column by column (:mod:`.column_checks`), then against the row
+rules, and its good rows are kept as typed columns. Python objects are only made for
+problems: at most ``max_errors`` pending issues are kept (the earliest ones, in file
+order), the rest are only counted. Places (physical line, or row of a JSON array) are filled
+in at the end by the reader (:meth:`.records.RecordReader.locate`), so the fast path never
+tracks them.
 
-The verdict for the whole file is taken in :meth:`FileValidation.accepts`: today any bad
-row refuses the file. A ``max_bad_records`` tolerance would change that method and keep
-``typed.filter(~bad)`` in :func:`_check_stream` instead of dropping every batch: the
-per-row ``bad`` masks already say which rows to leave out. Header problems always refuse.
+**Verdict.** A header problem (a required column missing, a duplicated column, a column the
+schema lacks without ``allowFieldAddition``) refuses the file. Otherwise up to
+``maxBadRecords`` bad rows are tolerated: they are left out and reported, the good rows are
+merged. One more, and nothing is merged; rows stop being kept the moment the count passes
+the limit.
+
+**Columns the schema lacks** are ignored with a warning for built-in data types (``deals``).
+For declared ones they refuse the file unless the upload allows field addition: their
+values are then kept as text, their types inferred (:mod:`.type_inference`) from the rows
+that are kept, and they are returned as :attr:`FileValidation.new_fields`. A data type with
+an inferred schema and no table yet is the case where every column is new.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -22,31 +32,41 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingestion.dataplane.column_checks import arrow_type, cell_parser, check_column
-from ingestion.dataplane.csv_reader import (
-    BLOCK_SIZE,
-    CsvStream,
+from ingestion.dataplane.csv_reader import BLOCK_SIZE, CsvRecords
+from ingestion.dataplane.formats import SNIFF_BYTES, UploadedFile
+from ingestion.dataplane.json_reader import JsonDocumentRecords, NdjsonRecords
+from ingestion.dataplane.records import (
+    CellProblem,
     Header,
     OpenSource,
+    Place,
+    RawBatch,
+    ReadAgain,
+    RecordReader,
     UnreadableFile,
-    locate_lines,
-    separator_hint,
 )
-from ingestion.domain import ValidationIssue
+from ingestion.dataplane.type_inference import ColumnTypes
+from ingestion.domain import FileFormat, IngestOptions, ValidationIssue
 from ingestion.schemas.spec import AbsentWhen, DataTypeSpec, FieldSpec, RowRule
 
 MAX_VALUE_LENGTH = 200
+# Reader problems (nested JSON values) in columns outside the data type sort after its columns.
+_UNKNOWN_POSITION = 1 << 30
 
 
-def shown_value(value: str | None) -> str | None:
+def shown_value(value: object) -> str | None:
     """A cell as quoted back to the customer: long values are cut so one issue stays readable."""
-    if value is None or len(value) <= MAX_VALUE_LENGTH:
-        return value
-    return value[:MAX_VALUE_LENGTH] + "…"
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if len(text) <= MAX_VALUE_LENGTH:
+        return text
+    return text[:MAX_VALUE_LENGTH] + "…"
 
 
 @dataclass(frozen=True)
 class _PendingIssue:
-    """A cell problem whose physical line is not known yet (rows are positions among good records)."""
+    """A cell problem whose place is not known yet (rows are positions among good records)."""
 
     row: int
     position: int  # column position in the data type, to order problems within a row
@@ -57,20 +77,38 @@ class _PendingIssue:
 
 @dataclass
 class FileValidation:
-    """What validating a file found: typed rows to merge, or why the file is refused."""
+    """What validating a file found: typed rows to merge, or why the file is refused.
+
+    ``failed_rows`` rows were bad; when the file is accepted anyway (``maxBadRecords``) they
+    are left out of ``table``, still listed in ``issues``, and ``message`` says so.
+    """
 
     data_type: DataTypeSpec
+    max_bad_records: int = 0
+    file_format: FileFormat | None = None
     processed_lines: int = 0
     warnings: list[str] = field(default_factory=list)
     issues: list[ValidationIssue] = field(default_factory=list)
     issue_count: int = 0
     failed_rows: int = 0
     message: str | None = None
+    refused: bool = False
     table: pa.Table | None = None
+    # Columns the data type lacks, kept because the upload allows field addition, with
+    # their inferred types; ``table`` holds them after the data type's own columns.
+    new_fields: list[FieldSpec] = field(default_factory=list)
 
     def accepts(self) -> bool:
-        """All or nothing: one bad row, or a bad header, refuses the whole file."""
-        return self.message is None and self.issue_count == 0 and self.table is not None
+        """Whether the good rows in ``table`` are to be merged."""
+        return not self.refused and self.table is not None
+
+    def refuse(self, message: str, issues: list[ValidationIssue]) -> None:
+        self.refused = True
+        self.table = None
+        self.new_fields = []
+        self.message = message
+        self.issues = issues
+        self.issue_count = len(issues)
 
 
 def validate_file(
@@ -80,66 +118,104 @@ def validate_file(
     *,
     max_errors: int,
     block_size: int = BLOCK_SIZE,
+    options: IngestOptions | None = None,
 ) -> FileValidation:
     """Read and check a whole file; never raises for anything wrong with the file itself."""
-    result = FileValidation(data_type=data_type)
+    options = options or IngestOptions()
+    result = FileValidation(data_type=data_type, max_bad_records=options.max_bad_records)
     try:
-        with CsvStream(open_source, separator, block_size=block_size) as stream:
+        with UploadedFile(open_source, options) as upload:
+            result.file_format = upload.format
+            reader = _open_reader(upload, data_type, separator, block_size)
             try:
-                _check_stream(stream, result, max_errors=max_errors, open_source=open_source)
+                result.warnings.extend(reader.notes)
+                _check_reader(reader, result, max_errors=max_errors, options=options)
             finally:
-                result.processed_lines = stream.rows_read  # also when reading stopped half-way
+                result.processed_lines = reader.rows_read  # also when reading stopped half-way
+                reader.close()
     except UnreadableFile as error:
-        result.table = None
-        result.message = str(error)
-        result.issues = (
-            [ValidationIssue(line=error.line, message=str(error))] if error.line is not None else []
+        place = Place(line=error.line, row=error.row)
+        located = error.line is not None or error.row is not None
+        result.refuse(
+            str(error),
+            [ValidationIssue(line=place.line, row=place.row, message=str(error))] if located else [],
         )
-        result.issue_count = len(result.issues)
     return result
 
 
-def _check_stream(
-    stream: CsvStream, result: FileValidation, *, max_errors: int, open_source: OpenSource
+def _open_reader(
+    upload: UploadedFile, data_type: DataTypeSpec, separator: str, block_size: int
+) -> RecordReader:
+    if upload.format is FileFormat.NDJSON:
+        return NdjsonRecords(upload.open, data_type.fields, block_size=block_size)
+    if upload.format is FileFormat.JSON:
+        return JsonDocumentRecords(upload.open, data_type.fields)
+    return CsvRecords(
+        upload.open,
+        separator,
+        head=upload.head,
+        complete=len(upload.head) < SNIFF_BYTES,
+        block_size=block_size,
+    )
+
+
+def _may_add_fields(data_type: DataTypeSpec, options: IngestOptions) -> bool:
+    return not data_type.built_in and (options.allow_field_addition or data_type.infer_schema)
+
+
+def _check_reader(
+    reader: RecordReader, result: FileValidation, *, max_errors: int, options: IngestOptions
 ) -> None:
     data_type = result.data_type
-    if not _check_header(stream.header, data_type, stream.separator, result):
+    may_add = _may_add_fields(data_type, options)
+    if reader.header is not None and not _check_header(
+        reader, reader.header, data_type, result, may_add=may_add
+    ):
         return
-    checker = _BatchChecker(data_type, stream.header)
-    log = _IssueLog(max_errors)
-    batches: list[pa.RecordBatch] = []
-    for batch in stream.batches():
-        typed, _bad = checker.check(batch, log)
-        if log.total == 0 and stream.invalid_rows.count == 0:
-            batches.append(typed)
-        else:
-            batches.clear()  # the file is refused: stop holding rows that will not be merged
-    if stream.rows_read == 0:
+    while True:
+        kept = _KeptRows(data_type, reader.header, max_errors, options.max_bad_records, may_add=may_add)
+        try:
+            for raw in reader.batches():
+                kept.add(raw, reader.malformed)
+        except ReadAgain:
+            continue  # the reader reads the file another way: start over
+        break
+    if reader.rows_read == 0:
         raise UnreadableFile(
             "the file has no data rows: it has a header but nothing below it. Add at least one row "
             "under the header and upload the file again"
+            if reader.header is not None
+            else "the file has no data rows: it holds no JSON object. Send one object per row"
         )
-    malformed = stream.invalid_rows.count
-    if log.total or malformed:
-        _report_problems(result, log, malformed, stream, open_source)
+    if reader.header is None and not _check_keys(kept.columns, data_type, result, may_add=may_add):
         return
-    result.table = pa.Table.from_batches(batches, schema=checker.schema)
+    if kept.log.total or reader.malformed:
+        _report_problems(result, kept.log, reader)
+        if result.refused:
+            return
+    result.new_fields = [kept.types.field(name) for name in kept.new_columns]
+    if not data_type.fields and not result.new_fields:
+        raise UnreadableFile(
+            "the file has no named column to infer the data type from: name the columns in the first "
+            "line (CSV) or use keys with names (JSON)"
+        )
+    result.table = kept.table(result.new_fields)
 
 
-def _check_header(header: Header, data_type: DataTypeSpec, separator: str, result: FileValidation) -> bool:
-    """Reject a header with missing required or duplicated columns; warn about unknown ones."""
+def _check_header(
+    reader: RecordReader, header: Header, data_type: DataTypeSpec, result: FileValidation, *, may_add: bool
+) -> bool:
+    """Reject a header with missing required, duplicated or (declared types) unknown columns."""
     counts = Counter(name for name in header.names if name)
     known = set(data_type.field_names)
     for index, name in enumerate(header.names, start=1):
         if not name:
             result.warnings.append(f"column {index} of the header has no name and was ignored")
-        elif name not in known:
-            result.warnings.append(
-                f"column '{name}' is not part of the {data_type.name} data type and was ignored"
-            )
+    unknown = [name for name in counts if name not in known]
+    refused_new = _unknown_columns(unknown, data_type, result, may_add=may_add)
     duplicated = [name for name, count in counts.items() if count > 1]
     missing = [name for name in data_type.required_fields if name not in counts]
-    if not duplicated and not missing:
+    if not duplicated and not missing and not refused_new:
         return True
     issues = [
         ValidationIssue(
@@ -154,20 +230,140 @@ def _check_header(header: Header, data_type: DataTypeSpec, separator: str, resul
         )
         for name in missing
     ]
+    issues += _new_column_issues(refused_new, data_type, header.line)
+    if not duplicated and not missing:
+        result.refuse(_new_columns_message(refused_new, data_type), issues)
+        return False
     parts = []
     if duplicated:
         parts.append(f"columns are duplicated ({', '.join(duplicated)})")
     if missing:
         parts.append(f"required columns are missing ({', '.join(missing)})")
-    hint = separator_hint(header, separator)
-    result.message = (
+    if refused_new:
+        parts.append(_new_columns_message(refused_new, data_type).removesuffix(". Nothing was merged."))
+    hint = reader.header_hint() if isinstance(reader, CsvRecords) else None
+    result.refuse(
         f"the header (line {header.line}) does not fit the {data_type.name} data type: {'; '.join(parts)}; "
         "nothing was merged. Fix the first line of the file as listed in validationErrors "
-        "and upload it again." + (f" Note: {hint}" if hint else "")
+        "and upload it again." + (f" Note: {hint}" if hint else ""),
+        issues,
     )
-    result.issues = issues
-    result.issue_count = len(issues)
     return False
+
+
+def _check_keys(
+    columns: list[str], data_type: DataTypeSpec, result: FileValidation, *, may_add: bool
+) -> bool:
+    """JSON has no header: its keys are checked once all are known. Missing keys are row problems."""
+    if "" in columns:
+        result.warnings.append("a key with an empty name was ignored")
+    unknown = [name for name in columns if name and name not in set(data_type.field_names)]
+    refused_new = _unknown_columns(unknown, data_type, result, may_add=may_add)
+    if not refused_new:
+        return True
+    result.refuse(
+        _new_columns_message(refused_new, data_type), _new_column_issues(refused_new, data_type, None)
+    )
+    return False
+
+
+def _unknown_columns(
+    unknown: list[str], data_type: DataTypeSpec, result: FileValidation, *, may_add: bool
+) -> list[str]:
+    """Warn about the unknown columns a built-in type ignores; return those that refuse the file."""
+    if data_type.built_in:
+        result.warnings.extend(
+            f"column '{name}' is not part of the {data_type.name} data type and was ignored"
+            for name in unknown
+        )
+        return []
+    return [] if may_add else unknown
+
+
+def _new_columns_message(names: list[str], data_type: DataTypeSpec) -> str:
+    listed = ", ".join(names)
+    subject = f"columns {listed} are" if len(names) > 1 else f"column {listed} is"
+    return (
+        f"{subject} not in the schema of data type '{data_type.name}'; send allowFieldAddition=true "
+        "to add them. Nothing was merged."
+    )
+
+
+def _new_column_issues(names: list[str], data_type: DataTypeSpec, line: int | None) -> list[ValidationIssue]:
+    return [
+        ValidationIssue(
+            line=line,
+            column=name,
+            message=f"column '{name}' is not in the schema of data type '{data_type.name}'",
+        )
+        for name in names
+    ]
+
+
+class _KeptRows:
+    """One pass over the batches: checks each, keeps its good rows while the file can still be merged."""
+
+    def __init__(
+        self, data_type: DataTypeSpec, header: Header | None, max_errors: int, max_bad: int, *, may_add: bool
+    ) -> None:
+        self.checker = _BatchChecker(data_type, header)
+        self.log = _IssueLog(max_errors)
+        self.max_bad = max_bad
+        self.may_add = may_add
+        self.known = set(data_type.field_names)
+        self.columns: list[str] = list(header.names) if header is not None else []
+        self._seen = set(self.columns)
+        self.new_columns: list[str] = [
+            name for name in dict.fromkeys(self.columns) if may_add and name and name not in self.known
+        ]
+        self.types = ColumnTypes()
+        self.batches: list[tuple[list[pa.Array], dict[str, pa.Array], int]] = []
+        self.over_budget = False
+
+    def add(self, raw: RawBatch, malformed: int) -> None:
+        for name in raw.columns.schema.names:
+            if name not in self._seen:
+                self._seen.add(name)
+                self.columns.append(name)
+                if self.may_add and name and name not in self.known:
+                    self.new_columns.append(name)
+        if raw.problems:
+            # A cell of a column that is ignored (or refuses the file) is nobody's problem.
+            stored = self.known.union(self.new_columns)
+            raw = RawBatch(raw.columns, tuple(p for p in raw.problems if p.column in stored))
+        typed, bad = self.checker.check(raw, self.log)
+        if self.over_budget:
+            return
+        if self.log.failed_rows + malformed > self.max_bad:
+            self.over_budget = True
+            self.batches.clear()  # nothing will be merged: stop holding rows
+            return
+        good = pc.invert(bad)
+        all_good = self.log.failed_rows == 0 or not pc.any(bad).as_py()
+        if not all_good:
+            typed = [column.filter(good) for column in typed]
+        new = {}
+        for name in self.new_columns:
+            if name in raw.columns.schema.names:
+                cells = raw.columns.column(name)
+                new[name] = cells if all_good else cells.filter(good)
+                self.types.observe(name, new[name])
+        rows = raw.columns.num_rows if all_good else pc.sum(good).as_py() or 0
+        self.batches.append((typed, new, rows))
+
+    def table(self, new_fields: list[FieldSpec]) -> pa.Table:
+        """The kept rows: the data type's columns, then the new ones typed as inferred."""
+        schema = pa.schema(list(self.checker.schema) + [pa.field(f.name, arrow_type(f)) for f in new_fields])
+        batches = []
+        for typed, new, rows in self.batches:
+            arrays = list(typed)
+            for spec in new_fields:
+                cells = new.get(spec.name)
+                if cells is None:
+                    cells = pa.nulls(rows, pa.string()).fill_null("")
+                arrays.append(check_column(spec, cells).values)
+            batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
+        return pa.Table.from_batches(batches, schema=schema)
 
 
 def check_rows(data_type: DataTypeSpec, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, pa.BooleanArray]:
@@ -176,48 +372,72 @@ def check_rows(data_type: DataTypeSpec, batch: pa.RecordBatch) -> tuple[pa.Recor
     What :func:`validate_file` does to every batch, without the file around it.
     """
     header = Header(names=tuple(batch.schema.names), line=1)
-    return _BatchChecker(data_type, header).check(batch, _IssueLog(cap=0))
+    checker = _BatchChecker(data_type, header)
+    arrays, bad = checker.check(RawBatch(batch), _IssueLog(cap=0))
+    return pa.RecordBatch.from_arrays(arrays, schema=checker.schema), bad
 
 
 class _BatchChecker:
-    """Checks record batches of one file: column checks, then row rules."""
+    """Checks record batches of one file: reader problems, column checks, then row rules.
 
-    def __init__(self, data_type: DataTypeSpec, header: Header) -> None:
+    With a header (CSV) only its columns are checked, the header check having made sure the
+    required ones are there. Without one (JSON), a batch lacking a column has it empty, so a
+    missing required key is a problem of each row that lacks it.
+    """
+
+    def __init__(self, data_type: DataTypeSpec, header: Header | None) -> None:
         self.data_type = data_type
-        present = set(header.names)
+        present = set(header.names) if header is not None else set(data_type.field_names)
         self.fields = [f for f in data_type.fields if f.name in present]
         self.positions = {f.name: index for index, f in enumerate(data_type.fields)}
         self.parsers = {f.name: cell_parser(data_type, f) for f in self.fields}
-        # Nullable throughout: refused batches may hold nulls in required columns; the Iceberg
-        # schema (required columns included) is applied when the rows are merged.
+        # Nullable throughout: the Iceberg schema (required columns included) is applied when
+        # the rows are merged.
         self.schema = pa.schema([pa.field(f.name, arrow_type(f)) for f in data_type.fields])
         self.rows_seen = 0
 
-    def check(self, batch: pa.RecordBatch, log: _IssueLog) -> tuple[pa.RecordBatch, pa.BooleanArray]:
-        """Typed batch (data type's columns, in its order) and which of its rows are bad."""
+    def check(self, raw: RawBatch, log: _IssueLog) -> tuple[list[pa.Array], pa.BooleanArray]:
+        """Typed columns (the data type's, in its order) of a batch, and which of its rows are bad."""
+        batch = raw.columns
+        names = batch.schema.names
+        rows = batch.num_rows
         columns: dict[str, pa.Array] = {}
-        bad = pc.is_valid(pa.nulls(batch.num_rows, pa.bool_()))  # all False
+        bad = pc.is_valid(pa.nulls(rows, pa.bool_()))  # all False
+        unreadable: dict[str, pa.BooleanArray] = {}
+        for problem in raw.problems:
+            bad = self._flag_problem(log, bad, problem)
+            unreadable[problem.column] = problem.mask
         for spec in self.fields:
-            raw = batch.column(spec.name)
-            checked = check_column(spec, raw, self.parsers[spec.name])
+            cells = batch.column(spec.name) if spec.name in names else _empty_cells(rows)
+            checked = check_column(spec, cells, self.parsers[spec.name])
             columns[spec.name] = checked.values
-            bad = self._flag(log, bad, spec, checked.missing, raw, "value is required", show_value=False)
-            bad = self._flag(log, bad, spec, checked.invalid, raw, None, show_value=True)
+            missing, invalid = checked.missing, checked.invalid
+            if spec.name in unreadable:  # already reported: an unreadable cell is not also missing
+                missing = pc.and_(missing, pc.invert(unreadable[spec.name]))
+            bad = self._flag(log, bad, spec, missing, cells, "value is required", show_value=False)
+            bad = self._flag(log, bad, spec, invalid, cells, None, show_value=True)
         for rule in self.data_type.rules:
             mask = self._rule_violations(rule, batch)
             if mask is not None:
                 target = self.data_type.field(rule.field)
-                raw = batch.column(rule.field) if rule.field in batch.schema.names else None
+                cells = batch.column(rule.field) if rule.field in names else None
                 bad = self._flag(
-                    log, bad, target, mask, raw, rule.message(), show_value=isinstance(rule, AbsentWhen)
+                    log, bad, target, mask, cells, rule.message(), show_value=isinstance(rule, AbsentWhen)
                 )
         log.count_failed_rows(bad)
-        self.rows_seen += batch.num_rows
+        self.rows_seen += rows
         arrays = [
-            columns[f.name] if f.name in columns else pa.nulls(batch.num_rows, arrow_type(f))
+            columns[f.name] if f.name in columns else pa.nulls(rows, arrow_type(f))
             for f in self.data_type.fields
         ]
-        return pa.RecordBatch.from_arrays(arrays, schema=self.schema), bad
+        return arrays, bad
+
+    def _flag_problem(self, log: _IssueLog, bad: pa.BooleanArray, problem: CellProblem) -> pa.BooleanArray:
+        if not pc.any(problem.mask).as_py():
+            return bad
+        position = self.positions.get(problem.column, _UNKNOWN_POSITION)
+        log.add(problem.mask, self.rows_seen, position, problem.column, problem.shown, problem.message)
+        return pc.or_(bad, problem.mask)
 
     def _flag(
         self,
@@ -232,7 +452,16 @@ class _BatchChecker:
     ) -> pa.BooleanArray:
         if not pc.any(mask).as_py():
             return bad
-        log.add(mask, self.rows_seen, self.positions[spec.name], spec, raw if show_value else None, message)
+        text = message if message is not None else f"is not {spec.describe()}"
+        log.add(
+            mask,
+            self.rows_seen,
+            self.positions[spec.name],
+            spec.name,
+            raw if show_value else None,
+            text,
+            quote=message is None,
+        )
         return pc.or_(bad, mask)
 
     def _rule_violations(self, rule: RowRule, batch: pa.RecordBatch) -> pa.BooleanArray | None:
@@ -250,6 +479,10 @@ class _BatchChecker:
         return pc.and_(triggered, pc.invert(present))
 
 
+def _empty_cells(rows: int) -> pa.Array:
+    return pa.nulls(rows, pa.string()).fill_null("")
+
+
 class _IssueLog:
     """Counts every problem but keeps only the earliest ``cap`` as Python objects."""
 
@@ -265,10 +498,13 @@ class _IssueLog:
         mask: pa.BooleanArray,
         offset: int,
         position: int,
-        spec: FieldSpec,
+        column: str,
         raw: pa.Array | None,
-        message: str | None,
+        message: str,
+        *,
+        quote: bool = False,
     ) -> None:
+        """Count the problems in ``mask``; keep the first ones. ``quote``: the message follows the value."""
         self.total += pc.sum(mask).as_py()
         room = self.cap - len(self.pending)
         if room <= 0:
@@ -277,8 +513,8 @@ class _IssueLog:
         values = raw.take(rows).to_pylist() if raw is not None else [None] * len(rows)
         for row, value in zip(rows.to_pylist(), values, strict=True):
             shown = shown_value(value)
-            text = message if message is not None else f"'{shown}' is not {spec.describe()}"
-            self._batch.append(_PendingIssue(offset + row, position, spec.name, shown, text))
+            text = f"'{shown}' {message}" if quote else message
+            self._batch.append(_PendingIssue(offset + row, position, column, shown, text))
 
     def count_failed_rows(self, bad: pa.BooleanArray) -> None:
         """Close a batch: count its bad rows and keep its earliest problems in row order."""
@@ -288,47 +524,58 @@ class _IssueLog:
         self._batch = []
 
 
-def _report_problems(
-    result: FileValidation, log: _IssueLog, malformed: int, stream: CsvStream, open_source: OpenSource
-) -> None:
-    """Give every kept problem its physical line and write the refusal message."""
+def _place_order(place: Place | None) -> int:
+    if place is None:
+        return 0
+    if place.line is not None:
+        return place.line
+    return place.row if place.row is not None else 0
+
+
+def _report_problems(result: FileValidation, log: _IssueLog, reader: RecordReader) -> None:
+    """Place every kept problem in the file, and give the verdict on the bad rows."""
     cap = log.cap
-    width = len(stream.header.names)
-    lines = locate_lines(
-        open_source,
-        stream.separator,
-        width=width,
-        rows=[issue.row for issue in log.pending],
-        malformed=min(malformed, cap),
-    )
-    located = [
-        (lines.rows.get(issue.row), issue.position, issue.column, issue.value, issue.message)
+    malformed = reader.malformed
+    located = reader.locate([issue.row for issue in log.pending], min(malformed, cap))
+    found = [
+        (located.rows.get(issue.row), issue.position, issue.column, issue.value, issue.message)
         for issue in log.pending
     ]
-    located += [
-        (
-            row.line,
-            -1,
-            None,
-            shown_value(row.text),
-            f"expected {width} fields as in the header but found {row.fields}; "
-            "check the separator and that values holding it are quoted",
-        )
-        for row in lines.malformed
+    found += [
+        (record.place, -1, None, shown_value(record.value), record.message) for record in located.malformed
     ]
-    located.sort(key=lambda item: (item[0] if item[0] is not None else 0, item[1]))
+    found.sort(key=lambda item: (_place_order(item[0]), item[1]))
     result.issues = [
-        ValidationIssue(line=line, column=column, value=value, message=message)
-        for line, _, column, value, message in located[:cap]
+        ValidationIssue(
+            line=place.line if place else None,
+            row=place.row if place else None,
+            column=column,
+            value=value,
+            message=message,
+        )
+        for place, _, column, value, message in found[:cap]
     ]
     result.issue_count = log.total + malformed
     result.failed_rows = log.failed_rows + malformed
+    rows_read = reader.rows_read
     listed = (
         "the rows listed in validationErrors"
         if result.issue_count <= cap
         else f"the problems in validationErrors (the first {cap} of {result.issue_count})"
     )
+    allowed = result.max_bad_records
+    if result.failed_rows <= allowed:
+        accepted = rows_read - result.failed_rows
+        result.message = (
+            f"{result.failed_rows} rows were rejected ({result.failed_rows} of {rows_read} failed "
+            f"validation, within maxBadRecords={allowed}); the other {accepted} rows were accepted. "
+            f"Fix {listed} and upload those rows again."
+        )
+        return
+    result.refused = True
+    result.table = None
+    over = f", more than maxBadRecords={allowed} allows" if allowed else ""
     result.message = (
-        f"{result.failed_rows} of {stream.rows_read} rows failed validation; nothing was merged. "
+        f"{result.failed_rows} of {rows_read} rows failed validation{over}; nothing was merged. "
         f"Fix {listed} and upload the file again."
     )
