@@ -9,14 +9,22 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ingestion.domain import DataTypeStats, UploadOutcome, UploadRequest, UploadSource, UploadStatus
+from ingestion.domain import (
+    DataTypeStats,
+    IngestOptions,
+    UploadOutcome,
+    UploadRequest,
+    UploadSource,
+    UploadStatus,
+)
 from ingestion.errors import DataTypeNotFound, RequestBusy, StatusConflict
 from ingestion.identifiers import request_id_for_object
 from ingestion.observability import logger, metrics
 from ingestion.repositories.collections import CollectionRepository, get_collection_repository
-from ingestion.repositories.files import FileStore, get_file_store
+from ingestion.repositories.data_types import DataTypeRepository, get_data_type_repository
+from ingestion.repositories.files import FileInfo, FileStore, get_file_store
 from ingestion.repositories.uploads import UploadRequestRepository, get_upload_request_repository
-from ingestion.schemas import get_data_type
+from ingestion.services.data_types import resolve_data_type
 from ingestion.settings import Settings, get_settings
 
 Ingest = Callable[..., UploadOutcome]
@@ -38,6 +46,7 @@ class Dependencies:
     collections: CollectionRepository
     uploads: UploadRequestRepository
     files: FileStore
+    data_types: DataTypeRepository
     settings: Settings
 
     @classmethod
@@ -46,6 +55,7 @@ class Dependencies:
             collections=overrides.get("collections") or get_collection_repository(),
             uploads=overrides.get("uploads") or get_upload_request_repository(),
             files=overrides.get("files") or get_file_store(),
+            data_types=overrides.get("data_types") or get_data_type_repository(),
             settings=overrides.get("settings") or get_settings(),
         )
 
@@ -83,16 +93,43 @@ def process_uploaded_file(
         # pyarrow and pyiceberg load only here, in the validator.
         from ingestion.dataplane import ingest_upload as ingest
 
+    data_type = resolve_data_type(request.collection_id, request.data_type, deps.data_types)
+    info = deps.files.info(request.object_key)
     outcome = ingest(
         open_source=lambda: deps.files.open(request.object_key),
-        data_type=get_data_type(request.data_type),
+        data_type=data_type,
         separator=request.separator,
         collection_id=request.collection_id,
         request_id=request.id,
+        options=_ingest_options(request, info),
     )
+    if outcome.status is UploadStatus.COMPLETED and (data_type.infer_schema or outcome.added_fields):
+        _record_schema(request, deps)
     request = deps.uploads.finish(request, outcome, datetime.now(UTC))
     _record_outcome(request, outcome, deps)
     return request
+
+
+def _ingest_options(request: UploadRequest, info: FileInfo | None) -> IngestOptions:
+    """What the uploader asked for: the API stores it with the file, a dropper in its metadata."""
+    if info is None:
+        return IngestOptions(file_name=request.file_name)
+    asked = info.upload or info
+    return IngestOptions(
+        file_name=request.file_name,
+        content_type=info.content_type,
+        max_bad_records=asked.max_bad_records,
+        allow_field_addition=asked.allow_field_addition,
+    )
+
+
+def _record_schema(request: UploadRequest, deps: Dependencies) -> None:
+    """After an inferred first append or a field addition, the table's schema is the declaration."""
+    from ingestion.dataplane import read_table_spec
+
+    spec = read_table_spec(request.collection_id, request.data_type, settings=deps.settings)
+    if spec is not None:
+        deps.data_types.replace_fields(request.collection_id, spec)
 
 
 def fail_uploaded_file(uploaded: UploadedObject, reason: str, **dependencies: Any) -> UploadRequest | None:
@@ -166,7 +203,7 @@ def _can_receive_drop(collection_id: str, data_type: str, deps: Dependencies) ->
         )
         return False
     try:
-        get_data_type(data_type)
+        resolve_data_type(collection_id, data_type, deps.data_types)
     except DataTypeNotFound as error:
         logger.warning(f"dropped file ignored: {error}", extra={"collection_id": collection_id})
         return False
