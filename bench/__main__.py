@@ -1,0 +1,226 @@
+"""``make bench`` / ``python -m bench [--rows N]``: the validation and merge benchmark.
+
+In one run, on the same generated files, each in a fresh process (:mod:`bench.cases`):
+
+1. the validator's processing (read from S3, validate, merge, commit) of the ~100 MB file
+   (a) into an empty collection and (b) into one holding 1M rows, against
+   ``pyarrow.csv.read_csv`` of the same file and a naive csv + pydantic baseline;
+2. a 10k-row increment (half updates of recent deals, half new) into the 1M-row collection,
+   against the same file into an empty one.
+
+The large collections are built before their case (by ingesting generated chunks; timed
+for information). The targets are reported, never asserted: the machine may be shared and
+noisy, so the ratios are the result, not the absolute times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from bench.local_aws import LocalAws
+from bench.report import Run, Series, machine_info, render
+from bench.workload import DEFAULT_BUILD_CHUNKS, DEFAULT_ROWS, DEFAULT_SEED, Workload, prepare_files
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+CASE_TIMEOUT_SECONDS = 3 * 3600
+SERIES = ("s3_read", "arrow_parse", "naive", "case1a", "case1b", "case2_empty", "case2_full")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--rows",
+        type=int,
+        default=int(os.environ.get("ROWS") or DEFAULT_ROWS),
+        help=f"rows of the big file (env ROWS; default {DEFAULT_ROWS:,}, ~100 MB); the large "
+        "collection scales with it",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=5,
+        help="runs of each quick case: S3 read, read_csv, increments (median)",
+    )
+    parser.add_argument(
+        "--big-repeats",
+        type=int,
+        default=3,
+        help="runs of the big cases: naive, 1a, 1b (each 1b on its own newly built collection)",
+    )
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--collection-rows", type=int, help="override the large collection's size")
+    parser.add_argument("--increment-rows", type=int, help="override the increment's size (default 10,000)")
+    parser.add_argument(
+        "--build-chunks", type=int, default=DEFAULT_BUILD_CHUNKS, help="uploads that build it"
+    )
+    parser.add_argument("--data-dir", type=Path, default=BENCH / "data")
+    parser.add_argument("--output", type=Path, default=BENCH / "results.md")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also cProfile the ingest cases into the run's log directory (slower: ratios not comparable)",
+    )
+    return parser.parse_args(argv)
+
+
+class CaseRunner:
+    """Runs :mod:`bench.cases` in fresh processes against the moto server, logging each to a file."""
+
+    def __init__(self, aws: LocalAws, directory: Path, profile_directory: Path | None) -> None:
+        self.aws = aws
+        self.directory = directory
+        self.profile_directory = profile_directory
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._count = 0
+
+    def run(self, case: str, label: str, *, profile: bool = False, **options: Any) -> Run:
+        self._count += 1
+        stem = f"{self._count:02d}-{label}"
+        result, log = self.directory / f"{stem}.json", self.directory / f"{stem}.log"
+        command = [sys.executable, "-m", "bench.cases", case, "--result", str(result)]
+        command += [
+            "--endpoint",
+            self.aws.endpoint,
+            "--bucket",
+            self.aws.bucket,
+            "--database",
+            self.aws.database,
+        ]
+        for name, value in options.items():
+            flag = "--" + name.replace("_", "-")
+            command += [flag, *map(str, value)] if isinstance(value, list) else [flag, str(value)]
+        if profile and self.profile_directory is not None:
+            self.profile_directory.mkdir(parents=True, exist_ok=True)
+            command += ["--profile", str(self.profile_directory / f"{stem}.prof")]
+        started = time.perf_counter()
+        with log.open("w") as output:
+            completed = subprocess.run(  # noqa: S603 - our own interpreter and module
+                command,
+                cwd=ROOT,
+                env=self.aws.child_environment(),
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                timeout=CASE_TIMEOUT_SECONDS,
+                check=False,
+            )
+        if completed.returncode != 0:
+            tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-30:])
+            raise RuntimeError(f"case {label} failed (exit {completed.returncode}), see {log}:\n{tail}")
+        run = Run.from_json(result, process_seconds=time.perf_counter() - started)
+        print(f"  {label:<34} {run.summary()}", flush=True)
+        return run
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    workload = Workload.scaled(
+        args.rows,
+        seed=args.seed,
+        increments=args.repeats,
+        build_chunks=args.build_chunks,
+        collection_rows=args.collection_rows,
+        increment_rows=args.increment_rows,
+    )
+    machine_before = machine_info(ROOT)
+    print(f"Benchmark, {workload.describe()}", flush=True)
+    phases: dict[str, float] = {}
+
+    phase = time.perf_counter()
+    print(f"Generating the files into {args.data_dir} (kept for later runs) ...", flush=True)
+    files = prepare_files(workload, args.data_dir)
+    phases["generate files (cached after the first run)"] = time.perf_counter() - phase
+
+    runs: dict[str, list[Run]] = {name: [] for name in SERIES}
+    builds: dict[str, Run] = {}
+    run_id = uuid.uuid4().hex[:8]
+    logs = args.data_dir / "runs" / run_id
+    with LocalAws() as aws:
+        phase = time.perf_counter()
+        big_key = "incoming/bench/deals/big.csv"
+        aws.upload(files.big, big_key)
+        increment_keys = [f"incoming/bench/deals/increment-{n}.csv" for n in range(workload.increments)]
+        for path, key in zip(files.increments, increment_keys, strict=True):
+            aws.upload(path, key)
+        phases["moto server start, uploads to S3"] = time.perf_counter() - phase
+        runner = CaseRunner(aws, logs, logs / "profiles" if args.profile else None)
+
+        # Case 1 in rounds, each running every measurement once (the quick references as often
+        # as needed to reach --repeats), so that a slow spell of a shared machine hits them all.
+        phase = time.perf_counter()
+        build_seconds = 0.0
+        for number in range(args.big_repeats):
+            print(f"Case 1, round {number + 1} of {args.big_repeats}:", flush=True)
+            for quick in range(number, args.repeats, args.big_repeats):
+                runs["s3_read"].append(runner.run("s3-read", f"s3-read-{quick}", key=big_key))
+                runs["arrow_parse"].append(runner.run("arrow-parse", f"arrow-parse-{quick}", file=files.big))
+            runs["naive"].append(runner.run("naive", f"naive-{number}", key=big_key))
+            ingest = {"key": big_key, "request": f"{run_id}-big-{number}", "profile": True}
+            runs["case1a"].append(
+                runner.run("ingest", f"1a-into-empty-{number}", collection=f"empty{number}", **ingest)
+            )
+            # 1b changes its collection, so each round builds its own (not timed in the case).
+            built = runner.run(
+                "build", f"build-1b-{number}", collection=f"large{number}", files=files.chunks, request=run_id
+            )
+            builds[f"case 1b, round {number + 1}"] = built
+            build_seconds += built.process_seconds
+            runs["case1b"].append(
+                runner.run("ingest", f"1b-into-large-{number}", collection=f"large{number}", **ingest)
+            )
+        phases["case 1 (all rounds), without the builds"] = time.perf_counter() - phase - build_seconds
+        phases["case 1: building the large collections"] = build_seconds
+
+        phase = time.perf_counter()
+        print(
+            f"Case 2: building a {workload.collection_rows:,}-row collection, then the increments:",
+            flush=True,
+        )
+        built = runner.run("build", "build-2", collection="incremented", files=files.chunks, request=run_id)
+        builds["case 2"] = built
+        phases["case 2: building the large collection"] = built.process_seconds
+        for number, key in enumerate(increment_keys):
+            # Each increment is the next day's export: into the same large collection one after
+            # the other (as in production), and into a fresh empty collection.
+            ingest = {"key": key, "request": f"{run_id}-increment-{number}", "profile": True}
+            runs["case2_empty"].append(
+                runner.run(
+                    "ingest", f"2-increment-{number}-into-empty", collection=f"fresh{number}", **ingest
+                )
+            )
+            runs["case2_full"].append(
+                runner.run("ingest", f"2-increment-{number}-into-large", collection="incremented", **ingest)
+            )
+        phases["case 2, without the build"] = time.perf_counter() - phase - built.process_seconds
+
+    series = {name: Series(name, found) for name, found in runs.items()}
+    total = time.perf_counter() - started
+    text = render(
+        workload=workload,
+        files=files,
+        series=series,
+        builds=builds,
+        machine=machine_before,
+        machine_after=machine_info(ROOT),
+        phases=phases,
+        total_seconds=total,
+        logs=logs,
+        command=" ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
+        profiles=runner.profile_directory,
+    )
+    args.output.write_text(text)
+    print()
+    print(text)
+    print(f"Written to {args.output}; case logs and results in {logs}")
+
+
+if __name__ == "__main__":
+    main()

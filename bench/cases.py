@@ -1,0 +1,257 @@
+"""One measured case, run in a fresh Python process: ``python -m bench.cases <case> ...``.
+
+The parent (:mod:`bench.__main__`) starts one process per measurement so that each peak
+RSS is that case's alone. Everything a case needs is imported and connected before the
+clock starts (as in a warm Lambda); the clock covers only the work itself. The result is
+written as JSON to ``--result``: wall and CPU seconds, peak RSS (``VmHWM``: the process's
+high-water mark, imports included, which is what a Lambda's memory size must hold), and
+the RSS just before the timed work.
+
+Cases:
+
+- ``ingest``: the validator's processing, ``ingest_upload`` reading the S3 object through
+  ``get_object()["Body"]``: read, validate, merge, commit.
+- ``build``: ingest local chunk files one after the other (the collection the big cases
+  need; timed per chunk, for information only).
+- ``arrow-parse``: ``pyarrow.csv.read_csv`` of the local file: the parsing limit.
+- ``naive``: the S3 object through ``csv.DictReader`` and one ``Deal.model_validate`` per
+  row, no merge, nothing kept.
+- ``s3-read``: the S3 object's body drained, nothing parsed: what moto's S3 costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import resource
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+CHUNK = 1 << 20
+
+
+def _status_kib(field: str) -> int | None:
+    """A memory figure of this process from /proc/self/status, in KiB (None off Linux)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def peak_rss_bytes() -> int:
+    peak = _status_kib("VmHWM")
+    if peak is None:  # no /proc: macOS, where ru_maxrss is in bytes
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak * 1024
+
+
+def rss_bytes() -> int:
+    return (_status_kib("VmRSS") or 0) * 1024
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(work: Callable[[], dict[str, Any]], profile: Path | None) -> dict[str, Any]:
+    """Run ``work`` once under the clock; its own figures are merged into the result."""
+    before_rss, before_cpu = rss_bytes(), cpu_seconds()
+    profiler = cProfile.Profile() if profile else None
+    start = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    figures = work()
+    if profiler:
+        profiler.disable()
+    seconds = time.perf_counter() - start
+    if profiler and profile:
+        profiler.dump_stats(profile)
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds() - before_cpu,
+        "peak_rss_bytes": peak_rss_bytes(),
+        "rss_before_bytes": before_rss,
+        **figures,
+    }
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from ingestion.settings import Settings
+
+    # The data plane uses only the bucket, the Glue database and the endpoint; every other
+    # required setting (DynamoDB table names...) gets a placeholder, whatever settings exist.
+    placeholders = {
+        info.alias or name: f"bench-{name}"
+        for name, info in Settings.model_fields.items()
+        if info.is_required()
+    }
+    return Settings.model_validate(
+        placeholders
+        | {
+            "DATA_BUCKET": args.bucket,
+            "GLUE_DATABASE": args.database,
+            "AWS_ENDPOINT_URL": args.endpoint,
+            "AWS_REGION": "us-east-1",
+        }
+    )
+
+
+def _s3(args: argparse.Namespace) -> Any:
+    import boto3
+
+    return boto3.client("s3", endpoint_url=args.endpoint, region_name="us-east-1")
+
+
+def _outcome_figures(outcome: Any) -> dict[str, Any]:
+    if outcome.status.value != "completed":
+        raise RuntimeError(
+            f"ingest_upload ended {outcome.status.value}: {outcome.message} {outcome.validation_errors}"
+        )
+    return {
+        "rows": outcome.processed_lines,
+        "inserted": outcome.rows_inserted,
+        "updated": outcome.rows_updated,
+        "row_count": outcome.row_count,
+        "warnings": outcome.warnings,
+    }
+
+
+def _import_data_plane() -> None:
+    """What the data plane imports on first use, imported before the clock starts."""
+    import pyarrow.parquet  # noqa: F401
+    import pyiceberg.io.pyarrow  # noqa: F401
+
+
+def ingest(args: argparse.Namespace) -> dict[str, Any]:
+    from ingestion.dataplane import get_catalog, ingest_upload
+    from ingestion.schemas.deals import DEALS
+
+    _import_data_plane()
+    settings, s3 = _settings(args), _s3(args)
+    get_catalog(settings)  # the Glue client exists before the clock starts, as in a warm Lambda
+
+    def work() -> dict[str, Any]:
+        outcome = ingest_upload(
+            open_source=lambda: s3.get_object(Bucket=args.bucket, Key=args.key)["Body"],
+            data_type=DEALS,
+            separator=",",
+            collection_id=args.collection,
+            request_id=args.request,
+            settings=settings,
+        )
+        return _outcome_figures(outcome)
+
+    return measure(work, args.profile)
+
+
+def build(args: argparse.Namespace) -> dict[str, Any]:
+    from ingestion.dataplane import get_catalog, ingest_upload
+    from ingestion.schemas.deals import DEALS
+
+    _import_data_plane()
+    settings = _settings(args)
+    get_catalog(settings)
+
+    def work() -> dict[str, Any]:
+        chunk_seconds, figures = [], {}
+        for number, path in enumerate(args.files):
+            start = time.perf_counter()
+            outcome = ingest_upload(
+                open_source=lambda path=path: Path(path).open("rb"),  # noqa: SIM115 - the engine closes it
+                data_type=DEALS,
+                separator=",",
+                collection_id=args.collection,
+                request_id=f"{args.request}-{number}",
+                settings=settings,
+            )
+            chunk_seconds.append(time.perf_counter() - start)
+            figures = _outcome_figures(outcome)
+        return {"chunk_seconds": chunk_seconds, "row_count": figures.get("row_count", 0)}
+
+    return measure(work, args.profile)
+
+
+def arrow_parse(args: argparse.Namespace) -> dict[str, Any]:
+    import pyarrow.csv as pacsv
+
+    # The file's descriptions may hold line breaks: without this option the file is misread.
+    options = pacsv.ParseOptions(newlines_in_values=True)
+
+    def work() -> dict[str, Any]:
+        table = pacsv.read_csv(args.file, parse_options=options)
+        return {"rows": table.num_rows}
+
+    return measure(work, args.profile)
+
+
+def naive(args: argparse.Namespace) -> dict[str, Any]:
+    import csv
+    import io
+
+    from ingestion.schemas.deals import Deal
+
+    s3 = _s3(args)
+    s3.head_object(Bucket=args.bucket, Key=args.key)  # the connection is open before the clock starts
+
+    def work() -> dict[str, Any]:
+        body = s3.get_object(Bucket=args.bucket, Key=args.key)["Body"]
+        rows = 0
+        with io.TextIOWrapper(body, encoding="utf-8-sig", newline="") as text:
+            for row in csv.DictReader(text):
+                Deal.model_validate(row)
+                rows += 1
+        return {"rows": rows}
+
+    return measure(work, args.profile)
+
+
+def s3_read(args: argparse.Namespace) -> dict[str, Any]:
+    s3 = _s3(args)
+    s3.head_object(Bucket=args.bucket, Key=args.key)
+
+    def work() -> dict[str, Any]:
+        body = s3.get_object(Bucket=args.bucket, Key=args.key)["Body"]
+        size = 0
+        while chunk := body.read(CHUNK):
+            size += len(chunk)
+        return {"bytes": size}
+
+    return measure(work, args.profile)
+
+
+CASES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
+    "ingest": ingest,
+    "build": build,
+    "arrow-parse": arrow_parse,
+    "naive": naive,
+    "s3-read": s3_read,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.cases", description=__doc__.split("\n\n")[0])
+    parser.add_argument("case", choices=sorted(CASES))
+    parser.add_argument("--result", type=Path, required=True, help="where to write the JSON result")
+    parser.add_argument("--endpoint", help="the moto server's URL (S3 and Glue)")
+    parser.add_argument("--bucket")
+    parser.add_argument("--database", help="Glue database of the collections' tables")
+    parser.add_argument("--key", help="S3 key of the file")
+    parser.add_argument("--file", help="local path of the file (arrow-parse)")
+    parser.add_argument("--files", nargs="*", default=[], help="local chunk files (build)")
+    parser.add_argument("--collection", help="collection id")
+    parser.add_argument("--request", help="upload request id")
+    parser.add_argument("--profile", type=Path, help="also write a cProfile of the timed work here")
+    args = parser.parse_args()
+    result = CASES[args.case](args)
+    args.result.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,358 @@
+"""The benchmark's results: measurements, the targets as ratios, and ``bench/results.md``."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bench.workload import DEFAULT_ROWS, FULL_COLLECTION_ROWS, Workload, WorkloadFiles
+
+GIB = 1 << 30
+MIB = 1 << 20
+RSS_LIMIT = 2 * GIB
+
+
+@dataclass(frozen=True)
+class Run:
+    """One case's process: its timed work and the process's memory."""
+
+    seconds: float
+    cpu_seconds: float
+    peak_rss_bytes: int
+    rss_before_bytes: int
+    process_seconds: float  # the whole process, start-up and imports included
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, path: Path, *, process_seconds: float) -> Run:
+        data = json.loads(path.read_text())
+        keys = ("seconds", "cpu_seconds", "peak_rss_bytes", "rss_before_bytes")
+        return cls(**{key: data.pop(key) for key in keys}, process_seconds=process_seconds, figures=data)
+
+    def summary(self) -> str:
+        figures = ", ".join(
+            f"{key} {value:,}" for key, value in self.figures.items() if isinstance(value, int)
+        )
+        return (
+            f"{self.seconds:8.2f} s  cpu {self.cpu_seconds:7.2f} s  peak RSS {mib(self.peak_rss_bytes)}"
+            + (f"  ({figures})" if figures else "")
+        )
+
+
+@dataclass(frozen=True)
+class Series:
+    """Repeated runs of one case; the median is the figure used."""
+
+    name: str
+    runs: list[Run]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(run.seconds for run in self.runs)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(run.cpu_seconds for run in self.runs)
+
+    @property
+    def peak_rss(self) -> int:
+        return max(run.peak_rss_bytes for run in self.runs)
+
+    def spread(self) -> str:
+        if len(self.runs) == 1:
+            return "1 run"
+        times = [run.seconds for run in self.runs]
+        return f"{len(times)} runs, {min(times):.2f}-{max(times):.2f}"
+
+    def figure(self, key: str) -> Any:
+        return self.runs[-1].figures.get(key)
+
+
+def mib(size: int) -> str:
+    return f"{size / GIB:.2f} GiB" if size >= GIB else f"{size / MIB:.0f} MiB"
+
+
+@dataclass(frozen=True)
+class Target:
+    label: str
+    measured: str
+    ratio: float
+    wanted: str
+    met: bool
+
+    @property
+    def verdict(self) -> str:
+        return "PASS" if self.met else "MISS"
+
+
+def targets(workload: Workload, series: dict[str, Series]) -> list[Target]:
+    parse, naive = series["arrow_parse"].median, series["naive"].median
+    found = []
+    large = f"{workload.collection_rows:,}-row collection"
+    for case, what in (("case1a", "1a (empty collection)"), ("case1b", f"1b ({large})")):
+        seconds = series[case].median
+        found.append(
+            Target(
+                f"{what}: validator vs pyarrow read_csv",
+                f"{seconds:.2f} s vs {parse:.2f} s",
+                seconds / parse,
+                "<= 4x",
+                seconds / parse <= 4,
+            )
+        )
+        found.append(
+            Target(
+                f"{what}: naive csv+pydantic vs validator",
+                f"{naive:.2f} s vs {seconds:.2f} s",
+                naive / seconds,
+                ">= 10x faster",
+                naive / seconds >= 10,
+            )
+        )
+    full, empty = series["case2_full"].median, series["case2_empty"].median
+    found.append(
+        Target(
+            f"2: {workload.increment_rows:,}-row increment into the {large} vs an empty one",
+            f"{full:.2f} s vs {empty:.2f} s",
+            full / empty,
+            "<= 5x",
+            full / empty <= 5,
+        )
+    )
+    for case, what in (("case1a", "1a"), ("case1b", "1b")):
+        peak = series[case].peak_rss
+        found.append(Target(f"{what}: peak RSS", mib(peak), peak / GIB, "< 2 GiB", peak < RSS_LIMIT))
+    return found
+
+
+def checks(workload: Workload, series: dict[str, Series]) -> list[str]:
+    """The outcomes the cases must have had; a failed one makes the timings meaningless."""
+    big, collection, increment = workload.big_rows, workload.collection_rows, workload.increment_rows
+    expected: list[tuple[str, str, Callable[[Run], Any], Any]] = [
+        ("arrow_parse", "rows", lambda run: run.figures["rows"], big),
+        ("naive", "rows", lambda run: run.figures["rows"], big),
+        ("case1a", "inserted", lambda run: run.figures["inserted"], big),
+        ("case1a", "row count", lambda run: run.figures["row_count"], big),
+        ("case1b", "inserted", lambda run: run.figures["inserted"], big),
+        ("case1b", "row count", lambda run: run.figures["row_count"], collection + big),
+        ("case2_empty", "inserted", lambda run: run.figures["inserted"], increment),
+        ("case2_full", "updated", lambda run: run.figures["updated"], increment // 2),
+        ("case2_full", "inserted", lambda run: run.figures["inserted"], increment - increment // 2),
+    ]
+    failures = []
+    for name, what, get, want in expected:
+        for number, run in enumerate(series[name].runs):
+            if get(run) != want:
+                failures.append(f"{name} run {number}: {what} {get(run)} (expected {want})")
+    for name in ("case1a", "case1b", "case2_empty", "case2_full"):
+        for run in series[name].runs:
+            failures += [
+                f"{name}: warning from the engine: {text}" for text in run.figures.get("warnings", [])
+            ]
+    return failures
+
+
+def machine_info(root: Path) -> dict[str, str]:
+    def version(package: str) -> str:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(  # noqa: S603 - fixed git arguments
+                ["git", *args],  # noqa: S607 - git from PATH
+                cwd=root,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=30,
+            ).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return "unknown"
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        memory = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
+    except (OSError, StopIteration):
+        memory = "unknown"
+    engine_changes = git("status", "--porcelain", "--", "layers/shared/ingestion")
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cores": f"{os.cpu_count()} ({len(os.sched_getaffinity(0))} usable)",
+        "cpu": cpu,
+        "memory": memory,
+        "load average (1, 5, 15 min)": " ".join(f"{value:.2f}" for value in os.getloadavg()),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "pyarrow": version("pyarrow"),
+        "pyiceberg": version("pyiceberg"),
+        "pydantic": version("pydantic"),
+        "moto": version("moto"),
+        "engine commit": git("rev-parse", "--short", "HEAD")
+        + (" + uncommitted changes under layers/shared/ingestion" if engine_changes else ""),
+    }
+
+
+def render(
+    *,
+    workload: Workload,
+    files: WorkloadFiles,
+    series: dict[str, Series],
+    builds: dict[str, Run],
+    machine: dict[str, str],
+    machine_after: dict[str, str],
+    phases: dict[str, float],
+    total_seconds: float,
+    logs: Path,
+    command: str,
+    profiles: Path | None,
+) -> str:
+    big_size = files.size(files.big)
+    size_note = "default size" if workload.big_rows == DEFAULT_ROWS else f"ROWS={workload.big_rows}"
+    increment_size = statistics.median(files.size(path) for path in files.increments)
+    lines = [
+        "# Validation and merge benchmark",
+        "",
+        f"`{command}` ({size_note}), {machine['date']}. Targets are reported, not asserted; each figure"
+        " is one fresh process per run, all on the same files in one run. The machine may be shared:"
+        " compare the ratios, not the seconds.",
+        "",
+        f"Workload: {workload.describe()}.",
+        f"Big file {big_size / 1e6:.1f} MB ({big_size / MIB:.1f} MiB,"
+        f" {big_size / workload.big_rows:.0f} bytes a row); increment {increment_size / 1e6:.2f} MB.",
+    ]
+    if workload.big_rows != DEFAULT_ROWS:
+        lines += [
+            "",
+            f"**Scaled run**: the big file has {workload.big_rows:,} rows instead of {DEFAULT_ROWS:,} and"
+            f" the large collection {workload.collection_rows:,} instead of {FULL_COLLECTION_ROWS:,}; the"
+            " peak-RSS target is meant for the 100 MB file.",
+        ]
+    if profiles is not None:
+        lines += [
+            "",
+            "**Profiled run** (`--profile`): the ingest cases ran under cProfile, so they are slower.",
+        ]
+    lines += [
+        "",
+        "## Targets",
+        "",
+        "| target | measured | ratio | wanted | result |",
+        "|---|---|---|---|---|",
+    ]
+    for target in targets(workload, series):
+        ratio = f"{target.ratio:.2f} GiB" if "RSS" in target.label else f"{target.ratio:.2f}x"
+        lines.append(
+            f"| {target.label} | {target.measured} | {ratio} | {target.wanted} | **{target.verdict}** |"
+        )
+    failures = checks(workload, series)
+    lines += ["", "Outcome checks: " + ("all cases did what they should." if not failures else "**FAILED**")]
+    lines += [f"- {failure}" for failure in failures]
+
+    lines += [
+        "",
+        "## Measurements",
+        "",
+        "Median of the runs (wall clock of the timed work only); CPU is the case process's own user+system"
+        " time (moto's work happens in the parent process and is not in it). Peak RSS is the process's"
+        " high-water mark, imports included; 'before' is its RSS when the clock started.",
+        "",
+        "| case | median s | runs (min-max s) | CPU s | peak RSS | RSS before | rows | outcome |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    labels = {
+        "s3_read": "S3 read of the big file (moto, body drained)",
+        "arrow_parse": "pyarrow.csv.read_csv of the big file (local disk)",
+        "naive": "naive: csv.DictReader + Deal.model_validate per row (from S3)",
+        "case1a": "1a: validator, big file into an empty collection",
+        "case1b": f"1b: validator, big file into a {workload.collection_rows:,}-row collection",
+        "case2_empty": "2: increment into an empty collection",
+        "case2_full": f"2: increment into the {workload.collection_rows:,}-row collection",
+    }
+    for name, label in labels.items():
+        found = series[name]
+        rows, size = found.figure("rows"), found.figure("bytes")
+        rows_text = f"{rows:,}" if rows is not None else f"{size:,} bytes" if size is not None else ""
+        outcome = ""
+        if found.figure("inserted") is not None:
+            inserted, updated, total = (found.figure(key) for key in ("inserted", "updated", "row_count"))
+            outcome = f"+{inserted:,} / ~{updated:,} → {total:,}"
+        before = max(run.rss_before_bytes for run in found.runs)
+        lines.append(
+            f"| {label} | {found.median:.2f} | {found.spread()} | {found.cpu_median:.2f}"
+            f" | {mib(found.peak_rss)} | {mib(before)} | {rows_text} | {outcome} |"
+        )
+    lines += [
+        "",
+        "Outcome: +inserted / ~updated → rows in the table after the merge. Case 2 into the large collection"
+        " runs the increments one after the other (each the next day's export), each also into its own"
+        " empty collection.",
+        "",
+        "## Building the large collections (not part of the targets)",
+        "",
+        "| collection | uploads | total s | first upload s | last upload s | peak RSS |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, run in builds.items():
+        chunks = run.figures["chunk_seconds"]
+        lines.append(
+            f"| {name} ({run.figures['row_count']:,} rows) | {len(chunks)} | {run.seconds:.1f} |"
+            f" {chunks[0]:.2f} | {chunks[-1]:.2f} | {mib(run.peak_rss_bytes)} |"
+        )
+    lines += ["", "## Run", "", "| phase | seconds |", "|---|---|"]
+    lines += [f"| {name} | {seconds:.0f} |" for name, seconds in phases.items()]
+    lines += [f"| **total** | **{total_seconds:.0f}** ({total_seconds / 60:.1f} min) |"]
+    lines += ["", "## Machine", "", "| | |", "|---|---|"]
+    lines += [f"| {key} | {value} |" for key, value in machine.items()]
+    lines.append(f"| load average at the end | {machine_after['load average (1, 5, 15 min)']} |")
+    if profiles is not None:
+        lines += profile_section(profiles)
+    shown = logs.relative_to(Path.cwd()) if logs.is_relative_to(Path.cwd()) else logs
+    lines += ["", f"Case logs and raw results: `{shown}` (git-ignored).", ""]
+    return "\n".join(lines)
+
+
+def profile_section(directory: Path, limit: int = 15) -> list[str]:
+    """The heaviest engine and pyiceberg calls of the first run of each ingest case."""
+    import pstats
+
+    lines = [
+        "",
+        "## Profiles (cProfile, first run of each ingest case)",
+        "",
+        "Cumulative seconds seen from the main thread: a rough guide only, as pyiceberg's worker threads"
+        " and generators make some frames count time twice. Open the `.prof` files for more"
+        " (`python -m pstats <file>`).",
+    ]
+    firsts = [path for path in sorted(directory.glob("*.prof")) if "-0" in path.stem]
+    for path in firsts:
+        stats = pstats.Stats(str(path)).stats  # type: ignore[attr-defined]
+        rows = []
+        for (filename, line, function), (_, calls, _, cumulative, _) in stats.items():
+            for package in ("ingestion/", "pyiceberg/"):
+                if package in filename:
+                    module = package + filename.split(package, 1)[1]
+                    rows.append((cumulative, calls, f"{module}:{line} {function}"))
+        rows.sort(reverse=True)
+        lines += ["", f"`{path.name}`", "", "| cumulative s | calls | function |", "|---|---|---|"]
+        lines += [f"| {seconds:.2f} | {calls} | `{name}` |" for seconds, calls, name in rows[:limit]]
+    return lines
