@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ingestion.dataplane.records import (
+    ChainedStream,
     Header,
     Located,
     MalformedRecord,
@@ -212,31 +213,9 @@ def _parse_header(buffer: bytes, separator: str, *, at_end: bool) -> tuple[Heade
     return Header(names=names, line=start), buffer[header_bytes:]
 
 
-class _Replay(io.RawIOBase):
-    """The bytes read ahead while parsing the header, then the rest of the source."""
-
-    def __init__(self, head: bytes, rest: BinaryIO) -> None:
-        super().__init__()
-        self._head = memoryview(head)
-        self._rest = rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        if self._head:
-            size = min(len(buffer), len(self._head))
-            buffer[:size] = self._head[:size]
-            self._head = self._head[size:]
-            return size
-        data = self._rest.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
 def _buffered(source: BinaryIO, head: bytes = b"") -> io.BufferedReader:
     """A real buffered file over any object with ``read`` (an S3 body, a test's BytesIO)."""
-    return io.BufferedReader(_Replay(head, source), buffer_size=1 << 20)
+    return io.BufferedReader(ChainedStream(head, source), buffer_size=1 << 20)
 
 
 def _explain_read_error(error: Exception, open_source: OpenSource) -> UnreadableFile:

@@ -17,7 +17,7 @@ import io
 import zlib
 from typing import BinaryIO
 
-from ingestion.dataplane.records import OpenSource, UnreadableFile
+from ingestion.dataplane.records import ChainedStream, OpenSource, UnreadableFile
 from ingestion.domain import FileFormat, IngestOptions
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -83,7 +83,7 @@ class UploadedFile:
     def __init__(self, open_source: OpenSource, options: IngestOptions | None = None) -> None:
         options = options or IngestOptions()
         self._open_source = open_source
-        raw = _Chained(b"", open_source())
+        raw = ChainedStream(b"", open_source())
         try:
             buffered = io.BufferedReader(raw, _BUFFER)
             self.compressed = buffered.peek(len(GZIP_MAGIC))[: len(GZIP_MAGIC)] == GZIP_MAGIC
@@ -92,7 +92,7 @@ class UploadedFile:
         except BaseException:
             raw.close()
             raise
-        self._first: BinaryIO | None = io.BufferedReader(_Chained(self.head, stream), _BUFFER)
+        self._first: BinaryIO | None = io.BufferedReader(ChainedStream(self.head, stream), _BUFFER)
         decided = (
             (options.file_format, "fileFormat"),
             (format_from_name(options.file_name), "file name"),
@@ -131,7 +131,7 @@ def buffered(source: BinaryIO) -> BinaryIO:
     """``source`` as a buffered reader (with ``peek``) that closes it when closed."""
     if isinstance(source, io.BufferedReader):
         return source
-    return io.BufferedReader(_Chained(b"", source), _BUFFER)
+    return io.BufferedReader(ChainedStream(b"", source), _BUFFER)
 
 
 def _read_up_to(stream: BinaryIO, size: int) -> bytes:
@@ -143,35 +143,6 @@ def _read_up_to(stream: BinaryIO, size: int) -> bytes:
         parts.append(chunk)
         left -= len(chunk)
     return b"".join(parts)
-
-
-class _Chained(io.RawIOBase):
-    """``head`` bytes, then the rest of ``source``; closing it closes the source."""
-
-    def __init__(self, head: bytes, source: BinaryIO) -> None:
-        super().__init__()
-        self._head = memoryview(head)
-        self._source = source
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        if self._head:
-            size = min(len(buffer), len(self._head))
-            buffer[:size] = self._head[:size]
-            self._head = self._head[size:]
-            return size
-        data = self._source.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        if not self.closed:
-            try:
-                self._source.close()
-            finally:
-                super().close()
 
 
 class _Gunzip(io.RawIOBase):

@@ -13,6 +13,7 @@ among the well-formed records, and :meth:`RecordReader.locate` maps positions to
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
@@ -117,3 +118,32 @@ class RecordReader(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class ChainedStream(io.RawIOBase):
+    """``head`` bytes, then the rest of ``source``; closing it closes the source."""
+
+    def __init__(self, head: bytes, source: BinaryIO) -> None:
+        super().__init__()
+        self._head = memoryview(head)
+        self._source = source
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if self._head:
+            size = min(len(buffer), len(self._head))
+            buffer[:size] = self._head[:size]
+            self._head = self._head[size:]
+            return size
+        data = self._source.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self._source.close()
+            finally:
+                super().close()
