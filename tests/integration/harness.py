@@ -24,6 +24,16 @@ EVENTS = ROOT / "events"
 # Ids the sample events carry, replaced by each test's own.
 SAMPLE_COLLECTION_ID = "01jd3k7q9x0m5r2c8v4b6n1t3e"
 SAMPLE_REQUEST_ID = "01jd3k8a2b3c4d5e6f7g8h9j0k"
+# A declared data type the tests use (the body of PUT .../data/leads).
+LEADS = {
+    "fields": [
+        {"name": "id", "type": "string", "required": True},
+        {"name": "score", "type": "number"},
+        {"name": "updatedAt", "type": "datetime"},
+    ],
+    "key": "id",
+    "versionField": "updatedAt",
+}
 FUNCTION_IDS = {
     "entry": "EntryFunction",
     "status": "StatusFunction",

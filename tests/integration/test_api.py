@@ -8,7 +8,7 @@ import json
 import pytest
 
 from local_stack.functions import FunctionError
-from tests.integration.harness import Stack, multipart_body
+from tests.integration.harness import LEADS, Stack, multipart_body
 
 
 def test_create_collection_answers_201_with_a_generated_id(stack: Stack):
@@ -196,17 +196,6 @@ def test_authorizer_refuses_unknown_or_malformed_tokens(stack: Stack, header: st
         stack.authorize(header)
     # The exact message API Gateway turns into a 401.
     assert refusal.value.error_message == "Unauthorized"
-
-
-LEADS = {
-    "fields": [
-        {"name": "id", "type": "string", "required": True},
-        {"name": "score", "type": "number"},
-        {"name": "updatedAt", "type": "datetime"},
-    ],
-    "key": "id",
-    "versionField": "updatedAt",
-}
 
 
 def test_declaring_a_data_type_answers_201_with_its_schema(stack: Stack):

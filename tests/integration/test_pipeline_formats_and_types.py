@@ -6,17 +6,8 @@ from __future__ import annotations
 import gzip
 import json
 
-from tests.integration.harness import Stack, multipart_body
+from tests.integration.harness import LEADS, Stack, multipart_body
 
-LEADS = {
-    "fields": [
-        {"name": "id", "type": "string", "required": True},
-        {"name": "score", "type": "number"},
-        {"name": "updatedAt", "type": "datetime"},
-    ],
-    "key": "id",
-    "versionField": "updatedAt",
-}
 LEADS_CSV = b"id,score,updatedAt\nl1,0.5,2024-06-01T00:00:00Z\nl2,0.7,2024-06-02T00:00:00Z\n"
 
 
