@@ -72,8 +72,11 @@ def process_uploaded_file(
     queue delivers the notification again, up to its dead-letter queue.
     """
     deps = Dependencies.default(**dependencies)
-    request = _find_or_record_request(uploaded, deps)
-    if request is None or request.status.is_final:
+    found = _find_or_record_request(uploaded, deps)
+    if found is None:
+        return None
+    request, info = found
+    if request.status.is_final:
         return request
     now = datetime.now(UTC)
     try:
@@ -94,7 +97,6 @@ def process_uploaded_file(
         from ingestion.dataplane import ingest_upload as ingest
 
     data_type = resolve_data_type(request.collection_id, request.data_type, deps.data_types)
-    info = deps.files.info(request.object_key)
     outcome = ingest(
         open_source=lambda: deps.files.open(request.object_key),
         data_type=data_type,
@@ -110,16 +112,13 @@ def process_uploaded_file(
     return request
 
 
-def _ingest_options(request: UploadRequest, info: FileInfo | None) -> IngestOptions:
+def _ingest_options(request: UploadRequest, info: FileInfo) -> IngestOptions:
     """What the uploader asked for: the API stores it with the file, a dropper in its metadata."""
-    if info is None:
-        return IngestOptions(file_name=request.file_name)
-    asked = info.upload or info
     return IngestOptions(
         file_name=request.file_name,
         content_type=info.content_type,
-        max_bad_records=asked.max_bad_records,
-        allow_field_addition=asked.allow_field_addition,
+        max_bad_records=info.max_bad_records,
+        allow_field_addition=info.allow_field_addition,
     )
 
 
@@ -135,8 +134,11 @@ def _record_schema(request: UploadRequest, deps: Dependencies) -> None:
 def fail_uploaded_file(uploaded: UploadedObject, reason: str, **dependencies: Any) -> UploadRequest | None:
     """Mark the request of a file whose notification could not be processed as ``error``."""
     deps = Dependencies.default(**dependencies)
-    request = _find_or_record_request(uploaded, deps)
-    if request is None or request.status.is_final:
+    found = _find_or_record_request(uploaded, deps)
+    if found is None:
+        return None
+    request, _ = found
+    if request.status.is_final:
         return request
     message = (
         f"the file could not be processed ({reason}); it is kept at s3://{uploaded.bucket}/{uploaded.key}. "
@@ -150,8 +152,11 @@ def fail_uploaded_file(uploaded: UploadedObject, reason: str, **dependencies: An
     return request
 
 
-def _find_or_record_request(uploaded: UploadedObject, deps: Dependencies) -> UploadRequest | None:
-    """The upload request of a stored file, recorded now if the API did not get to it.
+def _find_or_record_request(
+    uploaded: UploadedObject, deps: Dependencies
+) -> tuple[UploadRequest, FileInfo] | None:
+    """The upload request of a stored file (and what its metadata says), recorded now if the
+    API did not get to it; None if the file cannot be attributed to a collection.
 
     API uploads carry their request in the object metadata; a file dropped straight into
     the bucket gets a request whose id is derived from the notification, so a repeated
@@ -175,7 +180,7 @@ def _find_or_record_request(uploaded: UploadedObject, deps: Dependencies) -> Upl
     )
     existing = deps.uploads.find(location.collection_id, location.data_type, request_id)
     if existing is not None:
-        return existing
+        return existing, info
     if upload is None and not _can_receive_drop(location.collection_id, location.data_type, deps):
         metrics.add_metric(name="UnroutableFiles", unit=MetricUnit.Count, value=1)
         return None
@@ -183,7 +188,7 @@ def _find_or_record_request(uploaded: UploadedObject, deps: Dependencies) -> Upl
         id=request_id,
         collection_id=location.collection_id,
         data_type=location.data_type,
-        separator=upload.separator if upload else info.separator,
+        separator=info.separator,
         dump_datetime=upload.dump_datetime if upload else uploaded.event_time,
         status=UploadStatus.QUEUED,
         source=UploadSource.API if upload else UploadSource.S3,
@@ -192,8 +197,9 @@ def _find_or_record_request(uploaded: UploadedObject, deps: Dependencies) -> Upl
         object_key=uploaded.key,
     )
     if not deps.uploads.create(request):
-        return deps.uploads.find(location.collection_id, location.data_type, request_id)
-    return request
+        # Recorded meanwhile by the API function or another delivery: theirs stands.
+        request = deps.uploads.get(location.collection_id, location.data_type, request_id)
+    return request, info
 
 
 def _can_receive_drop(collection_id: str, data_type: str, deps: Dependencies) -> bool:
