@@ -123,6 +123,7 @@ def test_new_columns_are_refused_unless_field_addition_is_allowed(stack: Stack):
     assert refused["status"] == "error"
     assert "city" in refused["message"]
     assert added["status"] == "completed", added
+    assert any("city (string)" in warning for warning in added["warnings"]), added["warnings"]
     assert "city" in [field["name"] for field in describe(stack, collection_id, "leads")["fields"]]
 
 

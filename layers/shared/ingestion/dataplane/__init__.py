@@ -147,6 +147,9 @@ def _merge(
             f"{merged.stale} rows were not merged because the collection already holds a newer version "
             f"of them (a later {data_type.version_field})"
         )
+    if checked.new_fields and not merged.replayed:
+        added = ", ".join(f"{spec.name} ({spec.type.value})" for spec in checked.new_fields)
+        warnings.append(f"allowFieldAddition: the columns {added} were added to data type '{data_type.name}'")
     if merged.replayed:
         warnings.append(
             f"this upload had already been merged (snapshot {merged.snapshot_id}); "
