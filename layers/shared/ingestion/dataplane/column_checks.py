@@ -149,11 +149,15 @@ def _booleans(raw: pa.Array) -> tuple[pa.Array, pa.Array]:
 
 def _datetimes(raw: pa.Array) -> tuple[pa.Array, pa.Array]:
     fast = pc.match_substring_regex(raw, _DATETIME)
-    text = pc.if_else(
-        pc.match_substring_regex(raw, _DATE), pc.binary_join_element_wise(raw, "T00:00", ""), raw
-    )
+    text = raw
+    # The joined copies are only built when some cell needs them (most columns need neither).
+    date_only = pc.match_substring_regex(raw, _DATE)
+    if pc.any(date_only).as_py():
+        text = pc.if_else(date_only, pc.binary_join_element_wise(raw, "T00:00", ""), raw)
     # Arrow only casts text to a zoned timestamp when the text names its zone; no zone means UTC.
-    text = pc.if_else(pc.match_substring_regex(text, _ZONE), text, pc.binary_join_element_wise(text, "Z", ""))
+    zoned = pc.match_substring_regex(text, _ZONE)
+    if pc.any(pc.and_(fast, pc.invert(zoned))).as_py():
+        text = pc.if_else(zoned, text, pc.binary_join_element_wise(text, "Z", ""))
     values = pc.if_else(fast, text, None).cast(TIMESTAMP)
     in_range = pc.and_(pc.greater_equal(values, _FIRST_INSTANT), pc.less_equal(values, _LAST_INSTANT))
     return values, pc.fill_null(in_range, False)

@@ -15,6 +15,14 @@ A concurrent writer makes the commit fail (the table moved since it was read); t
 decision is then recomputed against the new table state, a bounded number of times with
 jittered backoff. pyiceberg's own retry is switched off (:data:`.tables.TABLE_PROPERTIES`)
 because it would replay the staged files without recomputing which rows win.
+
+**Scaling with the change, not the table.** Only stored rows whose key lies within the
+incoming keys' range are read (files are sorted on the key, so the others are skipped by
+their statistics). The delete names the replaced keys in ``In`` chunks of at most
+:data:`IN_CHUNK` values (pyiceberg prunes no file for a larger ``In``), ANDed with the range of
+the *stored* replaced rows' partition source values, so pyiceberg reads and rewrites only the
+partitions and files that hold them. The range comes from the stored rows, never the
+incoming ones: a row whose partition column changed must still be found where it lives.
 """
 
 from __future__ import annotations
@@ -23,12 +31,21 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import reduce
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import CommitFailedException, ValidationException
-from pyiceberg.expressions import In
+from pyiceberg.expressions import (
+    AlwaysTrue,
+    And,
+    BooleanExpression,
+    GreaterThanOrEqual,
+    In,
+    LessThanOrEqual,
+    Or,
+)
 from pyiceberg.schema import Schema
 from pyiceberg.table import Table, Transaction
 
@@ -42,6 +59,8 @@ ROWS_INSERTED = "ingestion.rows-inserted"
 ROWS_UPDATED = "ingestion.rows-updated"
 ROWS_STALE = "ingestion.rows-stale"
 MAX_COMMIT_ATTEMPTS = 5
+# pyiceberg's IN_PREDICATE_LIMIT: an ``In`` with more values is never used to skip a file.
+IN_CHUNK = 200
 _LINE = "__line"
 
 
@@ -66,6 +85,10 @@ def keep_newest_per_key(rows: pa.Table, data_type: DataTypeSpec) -> NewestRows:
     key, version = data_type.key, data_type.version_field
     if key is None or rows.num_rows == 0:
         return NewestRows(rows=rows, repeated=0, examples=[])
+    if pc.count_distinct(rows.column(key), mode="all").as_py() == rows.num_rows:
+        # Every key once (the usual file): nothing to choose, only the key order to give.
+        order = pc.sort_indices(rows, sort_keys=[(key, "ascending", "at_end")])
+        return NewestRows(rows=rows.take(order), repeated=0, examples=[])
     lines = pc.subtract(pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), rows.num_rows)), 1)
     # Nulls last: a row without a version is older than any row with one.
     sort_keys = [(key, "ascending", "at_end")]
@@ -81,24 +104,33 @@ def keep_newest_per_key(rows: pa.Table, data_type: DataTypeSpec) -> NewestRows:
 
 @dataclass(frozen=True)
 class MergePlan:
-    """What a merge writes: rows to append, stored keys they replace, and the counts."""
+    """What a merge writes: rows to append, stored keys they replace, and the counts.
+
+    ``replaced`` holds the stored rows (as read: key, version, partition sources) being replaced.
+    """
 
     rows: pa.Table
     replaced_keys: pa.Array
     inserted: int
     updated: int
     stale: int
+    replaced: pa.Table | None = None
 
 
 def plan_merge(rows: pa.Table, stored: pa.Table, data_type: DataTypeSpec) -> MergePlan:
     """Decide, all in Arrow, which incoming rows win against the stored ``(key, version)`` pairs.
 
-    ``rows`` hold one row per key. A null version counts as older than any version.
+    ``rows`` hold one row per key. A null version counts as older than any version. ``stored``
+    may hold more columns (the partition sources): they are kept in the plan's ``replaced``.
     """
     key, version = data_type.key, data_type.version_field
-    if key is None:
+    if key is None or stored.num_rows == 0:
         return MergePlan(
-            rows=rows, replaced_keys=pa.array([], pa.string()), inserted=rows.num_rows, updated=0, stale=0
+            rows=rows,
+            replaced_keys=pa.array([], rows.schema.field(key).type if key else pa.string()),
+            inserted=rows.num_rows,
+            updated=0,
+            stale=0,
         )
     rows = rows.combine_chunks()
     keys = rows.column(key).combine_chunks()
@@ -121,6 +153,7 @@ def plan_merge(rows: pa.Table, stored: pa.Table, data_type: DataTypeSpec) -> Mer
         inserted=rows.num_rows - updated - stale_count,
         updated=updated,
         stale=stale_count,
+        replaced=stored.take(index.filter(replace)) if updated else None,
     )
 
 
@@ -161,7 +194,7 @@ def merge_into_collection(
                 "upload already merged", extra={"request_id": request_id, "snapshot_id": recorded.snapshot_id}
             )
             return recorded
-        plan = plan_merge(rows, _stored_versions(table, data_type), data_type)
+        plan = plan_merge(rows, _stored_versions(table, data_type, rows), data_type)
         try:
             return _commit(table, plan, data_type, request_id, added_fields)
         except (CommitFailedException, ValidationException) as error:
@@ -194,12 +227,71 @@ def recorded_merge(table: Table, request_id: str) -> MergeResult | None:
     return None
 
 
-def _stored_versions(table: Table, data_type: DataTypeSpec) -> pa.Table:
-    """The stored keys and versions: all the merge needs to know about the table's rows."""
-    if data_type.key is None:
-        return pa.table({})  # keyless data types only ever append
-    columns = (data_type.key,) + ((data_type.version_field,) if data_type.version_field else ())
-    return table.scan(selected_fields=columns).to_arrow()
+def _stored_versions(table: Table, data_type: DataTypeSpec, rows: pa.Table) -> pa.Table:
+    """The stored keys, versions and partition sources of the rows ``rows`` may replace.
+
+    Only keys within the range of the incoming keys are read: the files are sorted on the key,
+    so the other files and row groups are skipped on their statistics.
+    """
+    key = data_type.key
+    if key is None or table.current_snapshot() is None:
+        return pa.table({})  # keyless data types only ever append; an empty table holds no key
+    columns = [key] + ([data_type.version_field] if data_type.version_field else [])
+    columns += [name for name in partition_sources(table) if name not in columns]
+    return table.scan(row_filter=_key_range(key, rows.column(key)), selected_fields=tuple(columns)).to_arrow()
+
+
+_RANGE_TYPES = (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer, pa.types.is_temporal)
+
+
+def _value_range(name: str, values: pa.ChunkedArray | pa.Array) -> BooleanExpression | None:
+    """``min <= name <= max`` over ``values``, or None when a range cannot stand for them all.
+
+    A null is in no range, and only types Iceberg compares as Arrow does get one.
+    """
+    if values.null_count or len(values) == 0 or not any(is_type(values.type) for is_type in _RANGE_TYPES):
+        return None
+    bounds = pc.min_max(values)
+    return And(GreaterThanOrEqual(name, bounds["min"].as_py()), LessThanOrEqual(name, bounds["max"].as_py()))
+
+
+def _key_range(key: str, keys: pa.ChunkedArray | pa.Array) -> BooleanExpression:
+    """The stored rows an incoming key can match: those within the keys' range (all with a null key)."""
+    return _value_range(key, keys) or AlwaysTrue()
+
+
+def partition_sources(table: Table) -> list[str]:
+    """Top-level columns the table's partition spec derives an order-preserving partition from.
+
+    A range of such a column's values selects whole partitions; other transforms (bucket)
+    or nested sources give nothing to prune on and are left out.
+    """
+    schema = table.schema()
+    top_level = {column.field_id: column.name for column in schema.fields}
+    return [
+        top_level[field.source_id]
+        for field in table.spec().fields
+        if field.transform.preserves_order and field.source_id in top_level
+    ]
+
+
+def delete_filter(key: str, replaced_keys: pa.Array, replaced: pa.Table | None) -> BooleanExpression:
+    """The rows a merge deletes: the replaced keys, in ``In`` chunks pyiceberg can prune files with,
+    ANDed with the range of each partition source over the *stored* replaced rows.
+
+    The ranges hold every replaced row by construction (they are read from those rows), so
+    they only narrow which partitions and files are read; a source with a null among them
+    gives no range.
+    """
+    keys = pc.unique(replaced_keys).sort()
+    chunks = [In(key, keys[start : start + IN_CHUNK].to_pylist()) for start in range(0, len(keys), IN_CHUNK)]
+    expression = reduce(Or, chunks)
+    if replaced is None:
+        return expression
+    for name in replaced.column_names:
+        if (bounds := _value_range(name, replaced.column(name))) is not None:
+            expression = And(bounds, expression)
+    return expression
 
 
 def _commit(
@@ -217,8 +309,15 @@ def _commit(
         ROWS_STALE: str(plan.stale),
     }
     rows = _conform(plan.rows, transaction.table_metadata.schema())
-    if len(plan.replaced_keys):
-        transaction.delete(In(data_type.key, plan.replaced_keys.to_pylist()), snapshot_properties=properties)
+    if len(plan.replaced_keys) and data_type.key is not None:
+        replaced = plan.replaced
+        if replaced is not None:
+            # Only the partition sources bound the delete; a version column is not one of them.
+            sources = [name for name in partition_sources(table) if name in replaced.column_names]
+            replaced = replaced.select(sources)
+        transaction.delete(
+            delete_filter(data_type.key, plan.replaced_keys, replaced), snapshot_properties=properties
+        )
     transaction.append(rows, snapshot_properties=properties)
     result = _result(transaction.commit_transaction(), plan)
     logger.info(

@@ -1,0 +1,168 @@
+"""Merges that scale with the change: the delete reads and rewrites only the files of replaced rows.
+
+The ``orders`` table holds 100 orders in each of 6 creation months (one data file per month),
+their codes growing with the month, so both the partition and the key bounds tell files apart.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+import pyarrow as pa
+from pyiceberg.expressions import In
+from pyiceberg.table import Table
+
+from ingestion.dataplane import get_catalog, ingest_upload, table_identifier
+from ingestion.dataplane.merge import IN_CHUNK, delete_filter
+from ingestion.domain import IngestOptions, UploadOutcome
+from ingestion.schemas.spec import FieldType, spec_from_declaration
+from ingestion.settings import Settings
+
+COLLECTION = "c0ffee"
+ORDERS = spec_from_declaration(
+    "orders",
+    [
+        ("code", FieldType.STRING, True),
+        ("amount", FieldType.INTEGER, False),
+        ("created", FieldType.DATETIME, True),
+        ("updated", FieldType.DATETIME, True),
+    ],
+    key="code",
+    version_field="updated",
+)
+MONTHS = range(1, 7)
+PER_MONTH = 100
+HEADER = "code,amount,created,updated\n"
+
+
+def code(month: int, number: int) -> str:
+    return f"k{month:02d}-{number:03d}"
+
+
+def ingest(settings: Settings, lines: list[str], request_id: str) -> UploadOutcome:
+    data = (HEADER + "".join(line + "\n" for line in lines)).encode()
+    return ingest_upload(
+        open_source=lambda: io.BytesIO(data),
+        data_type=ORDERS,
+        separator=",",
+        collection_id=COLLECTION,
+        request_id=request_id,
+        options=IngestOptions(),
+        settings=settings,
+    )
+
+
+def stored_orders(settings: Settings) -> UploadOutcome:
+    lines = [
+        f"{code(month, number)},1,2024-{month:02d}-15T10:00:00,2024-07-01T00:00:00"
+        for month in MONTHS
+        for number in range(PER_MONTH)
+    ]
+    return ingest(settings, lines, "r1")
+
+
+def orders_table(settings: Settings) -> Table:
+    return get_catalog(settings).load_table(table_identifier(settings, COLLECTION, "orders"))
+
+
+def data_files(table: Table) -> set[str]:
+    return {task.file.file_path for task in table.scan().plan_files()}
+
+
+def rows(settings: Settings) -> pa.Table:
+    return orders_table(settings).scan().to_arrow().sort_by("code")
+
+
+def test_update_whose_stored_row_lives_in_an_old_partition_replaces_it(settings):
+    stored_orders(settings)
+
+    outcome = ingest(settings, [f"{code(1, 5)},99,2024-06-20T00:00:00,2024-08-01T00:00:00"], "r2")
+
+    assert (outcome.rows_inserted, outcome.rows_updated, outcome.row_count) == (0, 1, 600)
+    table = rows(settings)
+    assert table.num_rows == 600
+    (row,) = table.filter(pa.compute.equal(table.column("code"), code(1, 5))).to_pylist()
+    assert (row["amount"], row["created"]) == (99, datetime(2024, 6, 20, tzinfo=UTC))
+
+
+def test_merge_rewrites_only_the_file_holding_the_replaced_keys(settings):
+    stored_orders(settings)
+    before = orders_table(settings)
+    files_before = data_files(before)
+    updates = [f"{code(2, n)},7,2024-02-15T10:00:00,2024-08-01T00:00:00" for n in (3, 40, 77)]
+
+    ingest(settings, [*updates, "k99-000,1,2024-06-01T00:00:00,2024-08-01T00:00:00"], "r2")
+
+    after = orders_table(settings)
+    new_snapshots = [
+        s for s in after.snapshots() if s.snapshot_id not in {o.snapshot_id for o in before.snapshots()}
+    ]
+    deleted = sum(int(s.summary["deleted-data-files"] or 0) for s in new_snapshots if s.summary)
+    assert deleted == 1
+    assert len(files_before - data_files(after)) == 1  # the February file, rewritten
+    assert len(files_before) == len(MONTHS)
+    assert rows(settings).num_rows == 601
+
+
+def test_delete_filter_plans_only_the_files_of_the_replaced_keys(settings):
+    stored_orders(settings)
+    table = orders_table(settings)
+    keys = pa.array([code(month, n) for month in (2, 3, 4) for n in range(PER_MONTH)])
+    assert len(keys) > IN_CHUNK
+    assert len(table.scan(row_filter=In("code", keys.to_pylist())).plan_files()) == len(MONTHS)  # no pruning
+    stored = table.scan(selected_fields=("code", "created")).to_arrow()
+    replaced = stored.filter(pa.compute.is_in(stored.column("code"), value_set=keys)).select(["created"])
+
+    by_keys = list(table.scan(row_filter=delete_filter("code", keys, None)).plan_files())
+    by_keys_and_partition = list(table.scan(row_filter=delete_filter("code", keys, replaced)).plan_files())
+
+    assert len(by_keys) == 3
+    assert len(by_keys_and_partition) == 3
+
+
+def test_delete_filter_with_a_null_partition_value_relies_on_the_keys_alone(settings):
+    keys = pa.array(["a", "b"])
+    replaced = pa.table(
+        {"created": pa.array([None, datetime(2024, 1, 1, tzinfo=UTC)], pa.timestamp("us", "UTC"))}
+    )
+
+    assert delete_filter("code", keys, replaced) == delete_filter("code", keys, None)
+
+
+def test_more_keys_than_one_in_chunk_are_all_replaced_without_duplicates(settings):
+    stored_orders(settings)
+    updates = [
+        f"{code(month, number)},{month * 1000 + number},2024-{month:02d}-15T10:00:00,2024-08-01T00:00:00"
+        for month in (1, 3, 5)
+        for number in range(PER_MONTH)
+    ]
+    new = [f"k07-{number:03d},5,2024-07-15T10:00:00,2024-08-01T00:00:00" for number in range(50)]
+
+    outcome = ingest(settings, updates + new, "r2")
+
+    assert (outcome.rows_inserted, outcome.rows_updated, outcome.row_count) == (50, 300, 650)
+    table = rows(settings)
+    assert table.num_rows == 650
+    assert pa.compute.count_distinct(table.column("code")).as_py() == 650
+    amounts = dict(zip(table.column("code").to_pylist(), table.column("amount").to_pylist(), strict=True))
+    assert amounts[code(3, 42)] == 3042
+    assert amounts[code(2, 42)] == 1
+
+
+def test_stale_rows_outside_any_replaced_partition_stay(settings):
+    stored_orders(settings)
+
+    outcome = ingest(
+        settings,
+        [
+            f"{code(6, 1)},5,2024-06-15T10:00:00,2024-06-01T00:00:00",  # older than stored: stale
+            f"{code(1, 1)},5,2024-01-15T10:00:00,2024-08-01T00:00:00",
+        ],
+        "r2",
+    )
+
+    assert (outcome.rows_inserted, outcome.rows_updated, outcome.row_count) == (0, 1, 600)
+    assert outcome.warnings[0].startswith("1 rows were not merged")
+    amounts = dict(zip(*rows(settings).select(["code", "amount"]).to_pydict().values(), strict=True))
+    assert (amounts[code(6, 1)], amounts[code(1, 1)]) == (1, 5)
