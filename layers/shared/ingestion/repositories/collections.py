@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 from ingestion import aws
 from ingestion.domain import Collection, DataTypeStats
 from ingestion.errors import CollectionNotFound
+from ingestion.identifiers import is_ulid
 from ingestion.settings import get_settings
 
 
@@ -30,6 +31,10 @@ class CollectionRepository:
         self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(id)")
 
     def find(self, collection_id: str) -> Collection | None:
+        if not is_ulid(collection_id):
+            # Every id this service issues is a ULID; anything else (a 3 KB path segment
+            # included, which DynamoDB would refuse as a key) names no collection.
+            return None
         item = self._table.get_item(Key={"id": collection_id}, ConsistentRead=True).get("Item")
         return None if item is None else _to_collection(item)
 

@@ -23,6 +23,7 @@ from pydantic.alias_generators import to_camel, to_snake
 from ingestion import aws
 from ingestion.domain import UploadOutcome, UploadRequest, UploadStatus
 from ingestion.errors import InvalidInput, StatusConflict, UploadRequestNotFound
+from ingestion.identifiers import is_ulid
 from ingestion.settings import get_settings
 
 _NOT_STORED = {"lease_expires_at"}
@@ -47,6 +48,8 @@ class UploadRequestRepository:
         return True
 
     def find(self, collection_id: str, data_type: str, request_id: str) -> UploadRequest | None:
+        if not is_ulid(request_id):
+            return None  # not an id this service issued (and maybe too long for a DynamoDB key)
         item = self._table.get_item(
             Key={"collectionKey": collection_key(collection_id, data_type), "id": request_id},
             ConsistentRead=True,

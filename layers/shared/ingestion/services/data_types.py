@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ingestion.errors import DataTypeConflict, DataTypeNotFound, InvalidInput
+from ingestion.identifiers import DATA_TYPE_PATTERN
 from ingestion.repositories.collections import CollectionRepository, get_collection_repository
 from ingestion.repositories.data_types import DataTypeRepository, get_data_type_repository
 from ingestion.schemas import BUILT_IN_DATA_TYPES
@@ -30,6 +32,8 @@ def resolve_data_type(
     """The schema uploads of ``data_type`` are checked against: built in, or declared in the collection."""
     if data_type in BUILT_IN_DATA_TYPES:
         return BUILT_IN_DATA_TYPES[data_type]
+    if not re.match(DATA_TYPE_PATTERN, data_type):
+        raise DataTypeNotFound(data_type, list(BUILT_IN_DATA_TYPES))
     data_types = data_types or get_data_type_repository()
     spec = data_types.find(collection_id, data_type)
     if spec is None:
