@@ -175,6 +175,18 @@ def test_allowed_field_addition_adds_typed_nullable_columns_in_the_same_commit(s
     assert (rows["a@x.io"]["visits"], rows["b@x.io"]["visits"], rows["c@x.io"]["vip"]) == (None, 3, False)
 
 
+def test_added_column_is_null_in_stored_rows_rewritten_by_the_same_merge(settings):
+    ingest(settings, LEADS, "email,updated\na@x.io,2024-01-01\nb@x.io,2024-01-01\n", "r1")
+
+    outcome = ingest(
+        settings, LEADS, "email,updated,city\nb@x.io,2024-01-02,Oslo\n", "r2", allow_field_addition=True
+    )
+
+    assert (outcome.rows_inserted, outcome.rows_updated, outcome.row_count) == (0, 1, 2)
+    rows = {row["email"]: row for row in scan(settings, "leads")}
+    assert (rows["a@x.io"]["city"], rows["b@x.io"]["city"]) == (None, "Oslo")
+
+
 def test_added_columns_are_part_of_the_data_type_for_later_uploads(settings):
     ingest(settings, LEADS, "email,updated,visits\na@x.io,2024-01-01,3\n", "r1", allow_field_addition=True)
 

@@ -1,4 +1,4 @@
-"""Merges that scale with the change: the delete reads and rewrites only the files of replaced rows.
+"""Merges that scale with the change: a merge reads and rewrites only the files of replaced rows.
 
 The ``orders`` table holds 100 orders in each of 6 creation months (one data file per month),
 their codes growing with the month, so both the partition and the key bounds tell files apart.
@@ -10,11 +10,9 @@ import io
 from datetime import UTC, datetime
 
 import pyarrow as pa
-from pyiceberg.expressions import In
 from pyiceberg.table import Table
 
 from ingestion.dataplane import get_catalog, ingest_upload, table_identifier
-from ingestion.dataplane.merge import IN_CHUNK, delete_filter
 from ingestion.domain import IngestOptions, UploadOutcome
 from ingestion.schemas.spec import FieldType, spec_from_declaration
 from ingestion.settings import Settings
@@ -105,32 +103,42 @@ def test_merge_rewrites_only_the_file_holding_the_replaced_keys(settings):
     assert rows(settings).num_rows == 601
 
 
-def test_delete_filter_plans_only_the_files_of_the_replaced_keys(settings):
+def test_merge_commits_one_overwrite_snapshot(settings):
     stored_orders(settings)
-    table = orders_table(settings)
-    keys = pa.array([code(month, n) for month in (2, 3, 4) for n in range(PER_MONTH)])
-    assert len(keys) > IN_CHUNK
-    assert len(table.scan(row_filter=In("code", keys.to_pylist())).plan_files()) == len(MONTHS)  # no pruning
-    stored = table.scan(selected_fields=("code", "created")).to_arrow()
-    replaced = stored.filter(pa.compute.is_in(stored.column("code"), value_set=keys)).select(["created"])
+    before = {s.snapshot_id for s in orders_table(settings).snapshots()}
 
-    by_keys = list(table.scan(row_filter=delete_filter("code", keys, None)).plan_files())
-    by_keys_and_partition = list(table.scan(row_filter=delete_filter("code", keys, replaced)).plan_files())
+    ingest(settings, [f"{code(3, 1)},5,2024-03-15T10:00:00,2024-08-01T00:00:00"], "r2")
 
-    assert len(by_keys) == 3
-    assert len(by_keys_and_partition) == 3
+    new = [s for s in orders_table(settings).snapshots() if s.snapshot_id not in before]
+    assert [s.summary.operation.value for s in new if s.summary] == ["overwrite"]
 
 
-def test_delete_filter_with_a_null_partition_value_relies_on_the_keys_alone(settings):
-    keys = pa.array(["a", "b"])
-    replaced = pa.table(
-        {"created": pa.array([None, datetime(2024, 1, 1, tzinfo=UTC)], pa.timestamp("us", "UTC"))}
+def test_rewritten_partition_holds_one_file_with_the_incoming_rows(settings):
+    stored_orders(settings)
+    ingest(settings, ["k03-500,1,2024-03-20T00:00:00,2024-08-01T00:00:00"], "r2")  # a second March file
+
+    ingest(
+        settings,
+        [
+            f"{code(3, 1)},5,2024-03-15T10:00:00,2024-08-01T00:00:00",
+            "k03-500,2,2024-03-20T00:00:00,2024-08-02T00:00:00",
+            "k03-600,1,2024-03-21T00:00:00,2024-08-01T00:00:00",
+        ],
+        "r3",
     )
 
-    assert delete_filter("code", keys, replaced) == delete_filter("code", keys, None)
+    march = [
+        task.file
+        for task in orders_table(settings).scan().plan_files()
+        if task.file.partition[0] == (2024 - 1970) * 12 + 2
+    ]
+    assert [f.record_count for f in march] == [PER_MONTH + 2]
+    table = rows(settings)
+    assert table.num_rows == 602
+    assert table.column("code").to_pylist() == sorted(table.column("code").to_pylist())
 
 
-def test_more_keys_than_one_in_chunk_are_all_replaced_without_duplicates(settings):
+def test_many_replaced_keys_are_all_replaced_without_duplicates(settings):
     stored_orders(settings)
     updates = [
         f"{code(month, number)},{month * 1000 + number},2024-{month:02d}-15T10:00:00,2024-08-01T00:00:00"

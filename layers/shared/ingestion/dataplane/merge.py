@@ -17,12 +17,15 @@ jittered backoff. pyiceberg's own retry is switched off (:data:`.tables.TABLE_PR
 because it would replay the staged files without recomputing which rows win.
 
 **Scaling with the change, not the table.** Only stored rows whose key lies within the
-incoming keys' range are read (files are sorted on the key, so the others are skipped by
-their statistics). The delete names the replaced keys in ``In`` chunks of at most
-:data:`IN_CHUNK` values (pyiceberg prunes no file for a larger ``In``), ANDed with the range of
-the *stored* replaced rows' partition source values, so pyiceberg reads and rewrites only the
-partitions and files that hold them. The range comes from the stored rows, never the
-incoming ones: a row whose partition column changed must still be found where it lives.
+incoming keys' range are read, and only their key and version columns (files are
+sorted on the key, so the others are skipped by their statistics). Each stored row is read
+with the data file it lives in, so the merge knows exactly which files hold replaced rows:
+it reads those files once more in full, drops the replaced rows, and writes what is left
+together with the incoming rows, sorted on the key, as one file per partition. One
+OVERWRITE snapshot swaps the old files for the new ones; no delete predicate is evaluated,
+so no file is scanned twice and each merge leaves the partitions it touched compacted.
+The files come from the stored rows, never the incoming ones: a row whose partition column
+changed is still found where it lives.
 """
 
 from __future__ import annotations
@@ -30,24 +33,16 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import reduce
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import CommitFailedException, ValidationException
-from pyiceberg.expressions import (
-    AlwaysTrue,
-    And,
-    BooleanExpression,
-    GreaterThanOrEqual,
-    In,
-    LessThanOrEqual,
-    Or,
-)
+from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, GreaterThanOrEqual, LessThanOrEqual
 from pyiceberg.schema import Schema
-from pyiceberg.table import Table, Transaction
+from pyiceberg.table import FileScanTask, Table, Transaction
 
 from ingestion.dataplane.tables import iceberg_type, load_or_create_table, table_identifier
 from ingestion.observability import logger
@@ -59,9 +54,10 @@ ROWS_INSERTED = "ingestion.rows-inserted"
 ROWS_UPDATED = "ingestion.rows-updated"
 ROWS_STALE = "ingestion.rows-stale"
 MAX_COMMIT_ATTEMPTS = 5
-# pyiceberg's IN_PREDICATE_LIMIT: an ``In`` with more values is never used to skip a file.
-IN_CHUNK = 200
 _LINE = "__line"
+# The column of the stored rows naming the data file (an index into StoredRows.files) each lives in.
+FILE_COLUMN = "__file"
+_READERS = 8
 
 
 class MergeConflict(RuntimeError):
@@ -106,7 +102,7 @@ def keep_newest_per_key(rows: pa.Table, data_type: DataTypeSpec) -> NewestRows:
 class MergePlan:
     """What a merge writes: rows to append, stored keys they replace, and the counts.
 
-    ``replaced`` holds the stored rows (as read: key, version, partition sources) being replaced.
+    ``replaced`` holds the stored rows (as read: key, version, file) being replaced.
     """
 
     rows: pa.Table
@@ -121,7 +117,7 @@ def plan_merge(rows: pa.Table, stored: pa.Table, data_type: DataTypeSpec) -> Mer
     """Decide, all in Arrow, which incoming rows win against the stored ``(key, version)`` pairs.
 
     ``rows`` hold one row per key. A null version counts as older than any version. ``stored``
-    may hold more columns (the partition sources): they are kept in the plan's ``replaced``.
+    may hold more columns (the file each row lives in): they are kept in the plan's ``replaced``.
     """
     key, version = data_type.key, data_type.version_field
     if key is None or stored.num_rows == 0:
@@ -194,9 +190,10 @@ def merge_into_collection(
                 "upload already merged", extra={"request_id": request_id, "snapshot_id": recorded.snapshot_id}
             )
             return recorded
-        plan = plan_merge(rows, _stored_versions(table, data_type, rows), data_type)
+        stored = stored_versions(table, data_type, rows)
+        plan = plan_merge(rows, stored.rows, data_type)
         try:
-            return _commit(table, plan, data_type, request_id, added_fields)
+            return _commit(table, plan, stored.files, data_type, request_id, added_fields)
         except (CommitFailedException, ValidationException) as error:
             if attempt == MAX_COMMIT_ATTEMPTS:
                 raise MergeConflict(
@@ -227,18 +224,43 @@ def recorded_merge(table: Table, request_id: str) -> MergeResult | None:
     return None
 
 
-def _stored_versions(table: Table, data_type: DataTypeSpec, rows: pa.Table) -> pa.Table:
-    """The stored keys, versions and partition sources of the rows ``rows`` may replace.
+@dataclass(frozen=True)
+class StoredRows:
+    """The stored rows an upload may replace (key, version, :data:`FILE_COLUMN`)
+    and the scan tasks of the data files they were read from."""
+
+    rows: pa.Table
+    files: list[FileScanTask]
+
+
+def stored_versions(table: Table, data_type: DataTypeSpec, rows: pa.Table) -> StoredRows:
+    """The stored keys and versions of the rows ``rows`` may replace,
+    each with the index of its data file in ``files``.
 
     Only keys within the range of the incoming keys are read: the files are sorted on the key,
     so the other files and row groups are skipped on their statistics.
     """
+    from pyiceberg.io.pyarrow import ArrowScan
+
     key = data_type.key
     if key is None or table.current_snapshot() is None:
-        return pa.table({})  # keyless data types only ever append; an empty table holds no key
+        # Keyless data types only ever append; an empty table holds no key.
+        return StoredRows(rows=pa.table({}), files=[])
     columns = [key] + ([data_type.version_field] if data_type.version_field else [])
-    columns += [name for name in partition_sources(table) if name not in columns]
-    return table.scan(row_filter=_key_range(key, rows.column(key)), selected_fields=tuple(columns)).to_arrow()
+    row_filter = _key_range(key, rows.column(key))
+    files = list(table.scan(row_filter=row_filter).plan_files())
+    scan = ArrowScan(table.metadata, table.io, table.schema().select(*columns), row_filter)
+    # One read per file, to know which file each row lives in; in parallel, as a scan would.
+    # (A pool of our own: pyiceberg's shared pool runs each read's own work.)
+    with ThreadPoolExecutor(max_workers=_READERS) as pool:
+        pieces = list(pool.map(lambda task: scan.to_table([task]), files))
+    if not pieces:
+        return StoredRows(rows=pa.table({}), files=[])
+    pieces = [
+        piece.append_column(FILE_COLUMN, pa.repeat(pa.scalar(number, pa.int32()), piece.num_rows))
+        for number, piece in enumerate(pieces)
+    ]
+    return StoredRows(rows=pa.concat_tables(pieces, promote_options="permissive"), files=files)
 
 
 _RANGE_TYPES = (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer, pa.types.is_temporal)
@@ -260,42 +282,13 @@ def _key_range(key: str, keys: pa.ChunkedArray | pa.Array) -> BooleanExpression:
     return _value_range(key, keys) or AlwaysTrue()
 
 
-def partition_sources(table: Table) -> list[str]:
-    """Top-level columns the table's partition spec derives an order-preserving partition from.
-
-    A range of such a column's values selects whole partitions; other transforms (bucket)
-    or nested sources give nothing to prune on and are left out.
-    """
-    schema = table.schema()
-    top_level = {column.field_id: column.name for column in schema.fields}
-    return [
-        top_level[field.source_id]
-        for field in table.spec().fields
-        if field.transform.preserves_order and field.source_id in top_level
-    ]
-
-
-def delete_filter(key: str, replaced_keys: pa.Array, replaced: pa.Table | None) -> BooleanExpression:
-    """The rows a merge deletes: the replaced keys, in ``In`` chunks pyiceberg can prune files with,
-    ANDed with the range of each partition source over the *stored* replaced rows.
-
-    The ranges hold every replaced row by construction (they are read from those rows), so
-    they only narrow which partitions and files are read; a source with a null among them
-    gives no range.
-    """
-    keys = pc.unique(replaced_keys).sort()
-    chunks = [In(key, keys[start : start + IN_CHUNK].to_pylist()) for start in range(0, len(keys), IN_CHUNK)]
-    expression = reduce(Or, chunks)
-    if replaced is None:
-        return expression
-    for name in replaced.column_names:
-        if (bounds := _value_range(name, replaced.column(name))) is not None:
-            expression = And(bounds, expression)
-    return expression
-
-
 def _commit(
-    table: Table, plan: MergePlan, data_type: DataTypeSpec, request_id: str, added_fields: Sequence[FieldSpec]
+    table: Table,
+    plan: MergePlan,
+    files: list[FileScanTask],
+    data_type: DataTypeSpec,
+    request_id: str,
+    added_fields: Sequence[FieldSpec],
 ) -> MergeResult:
     transaction = table.transaction()
     adds_columns = _add_columns(transaction, table.schema(), added_fields)
@@ -309,16 +302,10 @@ def _commit(
         ROWS_STALE: str(plan.stale),
     }
     rows = _conform(plan.rows, transaction.table_metadata.schema())
-    if len(plan.replaced_keys) and data_type.key is not None:
-        replaced = plan.replaced
-        if replaced is not None:
-            # Only the partition sources bound the delete; a version column is not one of them.
-            sources = [name for name in partition_sources(table) if name in replaced.column_names]
-            replaced = replaced.select(sources)
-        transaction.delete(
-            delete_filter(data_type.key, plan.replaced_keys, replaced), snapshot_properties=properties
-        )
-    transaction.append(rows, snapshot_properties=properties)
+    if len(plan.replaced_keys) and data_type.key is not None and plan.replaced is not None:
+        _rewrite(transaction, table, rows, plan, files, data_type.key, properties)
+    else:
+        transaction.append(rows, snapshot_properties=properties)
     result = _result(transaction.commit_transaction(), plan)
     logger.info(
         "upload merged",
@@ -331,6 +318,35 @@ def _commit(
         },
     )
     return result
+
+
+def _rewrite(
+    transaction: Transaction,
+    table: Table,
+    rows: pa.Table,
+    plan: MergePlan,
+    files: list[FileScanTask],
+    key: str,
+    properties: dict[str, str],
+) -> None:
+    """Stage one OVERWRITE snapshot: the files holding replaced rows make way for new files
+    holding their other rows and ``rows``, sorted on the key (one file per partition)."""
+    from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
+
+    assert plan.replaced is not None  # noqa: S101 - the caller checked
+    affected = [files[number] for number in pc.unique(plan.replaced.column(FILE_COLUMN)).to_pylist()]
+    metadata = transaction.table_metadata
+    schema = metadata.schema()
+    kept = ArrowScan(metadata, table.io, schema, AlwaysTrue()).to_table(affected)
+    kept = kept.filter(pc.invert(pc.is_in(kept.column(key), value_set=plan.replaced_keys)))
+    merged = pa.concat_tables([_conform(kept, schema), rows]).sort_by([(key, "ascending")])
+    with transaction.update_snapshot(snapshot_properties=properties).overwrite() as overwrite:
+        for task in affected:
+            overwrite.delete_data_file(task.file)
+        for data_file in _dataframe_to_data_files(
+            table_metadata=metadata, df=merged, io=table.io, write_uuid=overwrite.commit_uuid
+        ):
+            overwrite.append_data_file(data_file)
 
 
 def _add_columns(transaction: Transaction, schema: Schema, added_fields: Sequence[FieldSpec]) -> bool:
