@@ -14,6 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from ingestion.settings import Settings
+
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -24,6 +26,19 @@ FAKE_CREDENTIALS = {
     "POWERTOOLS_METRICS_NAMESPACE": "IngestionTests",
     "POWERTOOLS_TRACE_DISABLED": "true",
 }
+
+
+def make_settings(**overrides: object) -> Settings:
+    """Settings for tests that build them by hand; the table names matter to none of them."""
+    values: dict[str, object] = {
+        "COLLECTIONS_TABLE": "collections",
+        "UPLOAD_REQUESTS_TABLE": "upload-requests",
+        "TOKENS_TABLE": "tokens",
+        "DATA_TYPES_TABLE": "data-types",
+        "DATA_BUCKET": "data",
+        "GLUE_DATABASE": "collections",
+    }
+    return Settings.model_validate(values | overrides)
 
 
 def free_port() -> int:

@@ -163,7 +163,8 @@ def test_a_crash_in_processing_reports_the_record_for_redelivery(
     assert stack.poll(collection_id, request_id)["status"] == "in_progress"
 
 
-def test_an_abandoned_attempt_is_taken_over_after_its_lease(stack: Stack, monkeypatch: pytest.MonkeyPatch):
+def append_and_crash_once(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str, dict]:
+    """An upload whose first validator attempt crashed mid-way: left in_progress under a lease."""
     collection_id = stack.create_collection()
     request_id = stack.call_api("append_request.json", collection_id=collection_id).json["id"]
     key = f"incoming/{collection_id}/deals/api/{request_id}"
@@ -172,6 +173,11 @@ def test_an_abandoned_attempt_is_taken_over_after_its_lease(stack: Stack, monkey
         patch.setattr("ingestion.dataplane.ingest_upload", crash)
         with pytest.raises(FunctionError):
             stack.invoke("validator", event)
+    return collection_id, request_id, event
+
+
+def test_an_abandoned_attempt_is_taken_over_after_its_lease(stack: Stack, monkeypatch: pytest.MonkeyPatch):
+    collection_id, request_id, event = append_and_crash_once(stack, monkeypatch)
     stack.expire_leases(collection_id, request_id)
 
     stack.invoke("validator", event)
@@ -180,14 +186,7 @@ def test_an_abandoned_attempt_is_taken_over_after_its_lease(stack: Stack, monkey
 
 
 def test_a_request_held_by_a_live_attempt_is_retried_later(stack: Stack, monkeypatch: pytest.MonkeyPatch):
-    collection_id = stack.create_collection()
-    request_id = stack.call_api("append_request.json", collection_id=collection_id).json["id"]
-    key = f"incoming/{collection_id}/deals/api/{request_id}"
-    event = stack.event("sqs_s3_put.json", bucket=stack.bucket, key=key)
-    with monkeypatch.context() as patch:
-        patch.setattr("ingestion.dataplane.ingest_upload", crash)
-        with pytest.raises(FunctionError):
-            stack.invoke("validator", event)
+    collection_id, request_id, event = append_and_crash_once(stack, monkeypatch)
 
     with pytest.raises(FunctionError, match="being processed by another attempt"):
         stack.invoke("validator", event)

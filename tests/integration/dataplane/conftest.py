@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 from ingestion.settings import Settings
+from tests.conftest import make_settings
 
 EVENTS = Path(__file__).resolve().parents[3] / "events"
 
@@ -23,15 +24,8 @@ def settings(moto_endpoint: str) -> Settings:
     bucket, database = f"data-{suffix}", f"collections_{suffix}"
     boto3.client("s3", endpoint_url=moto_endpoint).create_bucket(Bucket=bucket)
     boto3.client("glue", endpoint_url=moto_endpoint).create_database(DatabaseInput={"Name": database})
-    return Settings(
-        COLLECTIONS_TABLE="collections",
-        UPLOAD_REQUESTS_TABLE="upload-requests",
-        TOKENS_TABLE="tokens",
-        DATA_TYPES_TABLE="data-types",
-        DATA_BUCKET=bucket,
-        GLUE_DATABASE=database,
-        AWS_ENDPOINT_URL=moto_endpoint,
-        AWS_REGION="us-east-1",
+    return make_settings(
+        DATA_BUCKET=bucket, GLUE_DATABASE=database, AWS_ENDPOINT_URL=moto_endpoint, AWS_REGION="us-east-1"
     )
 
 

@@ -12,6 +12,7 @@ from ingestion.dataplane.validation import MAX_VALUE_LENGTH, validate_file
 from ingestion.domain import UploadStatus
 from ingestion.schemas.deals import DEALS
 from ingestion.settings import Settings
+from tests.conftest import make_settings
 
 
 def validate(data: bytes, max_errors: int = 100):
@@ -187,15 +188,7 @@ class RefusingCatalog:
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(
-        COLLECTIONS_TABLE="collections",
-        UPLOAD_REQUESTS_TABLE="upload-requests",
-        TOKENS_TABLE="tokens",
-        DATA_TYPES_TABLE="data-types",
-        DATA_BUCKET="data",
-        GLUE_DATABASE="collections",
-        MAX_VALIDATION_ERRORS=2,
-    )
+    return make_settings(MAX_VALIDATION_ERRORS=2)
 
 
 def test_refused_file_is_an_error_outcome_that_never_reaches_the_table(rows, write_csv, open_bytes, settings):

@@ -17,20 +17,12 @@ from ingestion.dataplane import get_catalog, table_identifier
 from ingestion.dataplane.tables import iceberg_schema, partition_spec, sort_order
 from ingestion.schemas.deals import DEALS
 from ingestion.settings import Settings
+from tests.conftest import make_settings
 
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(
-        COLLECTIONS_TABLE="collections",
-        UPLOAD_REQUESTS_TABLE="upload-requests",
-        TOKENS_TABLE="tokens",
-        DATA_TYPES_TABLE="data-types",
-        DATA_BUCKET="data",
-        GLUE_DATABASE="collections",
-        AWS_ENDPOINT_URL="http://127.0.0.1:1",
-        AWS_REGION="eu-west-1",
-    )
+    return make_settings(AWS_ENDPOINT_URL="http://127.0.0.1:1", AWS_REGION="eu-west-1")
 
 
 def test_schema_maps_each_field_type_and_keeps_required_flags():
