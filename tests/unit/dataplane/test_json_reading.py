@@ -345,3 +345,43 @@ def test_nested_value_under_a_key_deals_ignore_is_no_problem(rows):
 
     assert result.accepts(), result.message
     assert result.warnings == ["column 'crmOwner' is not part of the deals data type and was ignored"]
+
+
+@pytest.mark.parametrize(
+    ("data", "file_name", "line"),
+    [
+        (b'{"id": "1"}\n{"id": "2", "x": ' + b"[" * 20_000 + b"]" * 20_000 + b"}\n", "deep.ndjson", 2),
+        (
+            b'[{"id": "1"},\n {"id": "2", "x": ' + b'{"a": ' * 20_000 + b"1" + b"}" * 20_000 + b"}]",
+            "deep.json",
+            2,
+        ),
+        (b'{"id": "1", "x": ' + b"[" * 40 + b"]" * 40 + b"}\n", "deep.ndjson", 1),
+    ],
+    ids=["ndjson", "json-array", "just-past-the-limit"],
+)
+def test_json_nested_deeper_than_the_limit_is_refused_naming_the_line(data, file_name, line):
+    # Twenty thousand levels would overflow the C++ parser's stack and kill the process.
+    result = validate_file(
+        lambda: io.BytesIO(data), DEALS, ",", max_errors=10, options=IngestOptions(file_name=file_name)
+    )
+
+    assert not result.accepts()
+    assert "more than 32 levels deep" in result.message
+    assert [issue.line for issue in result.issues] == [line]
+
+
+@pytest.mark.parametrize(
+    ("rows", "kind"),
+    [("5", "a number"), ('"x"', "a string"), ("true", "a boolean"), ("{}", "an object")],
+)
+def test_rows_that_are_no_array_are_named_for_what_they_are(rows, kind):
+    data = b'{"rows": ' + rows.encode() + b"}"
+
+    result = validate_file(
+        lambda: io.BytesIO(data), DEALS, ",", max_errors=10, options=IngestOptions(file_name="x.json")
+    )
+
+    assert not result.accepts()
+    assert kind in result.message
+    assert "a string or a number" not in result.message

@@ -50,6 +50,7 @@ from ingestion.dataplane.records import (
     ReadAgain,
     UnreadableFile,
 )
+from ingestion.json_nesting import MAX_JSON_DEPTH, NestingGauge, TooDeep
 from ingestion.schemas.spec import FieldSpec, FieldType
 
 MAX_DOCUMENT_BYTES = 128 << 20
@@ -77,7 +78,15 @@ _SCALAR_KINDS = (FieldType.INTEGER, FieldType.NUMBER, FieldType.BOOLEAN)
 _KIND_CHANGE = re.compile(r"Column\(/(?:rows/\[\]/)?([^/()~]+)\) changed from \w+ to (\w+)")
 _KIND_TYPES = {"string": pa.string(), "number": pa.int64(), "boolean": pa.bool_()}
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
-_DECODER = json.JSONDecoder(parse_float=str, parse_int=str, parse_constant=str)
+
+
+class _Number(str):
+    """A JSON number, kept as the text it was written in (so 1.10 stays 1.10), known as a number."""
+
+    __slots__ = ()
+
+
+_DECODER = json.JSONDecoder(parse_float=_Number, parse_int=_Number, parse_constant=_Number)
 
 
 def _nested_message(kind: str) -> str:
@@ -486,7 +495,7 @@ def _rows_member(text: str, position: int) -> Iterator[tuple[int, Any]]:
                 position = yield from _array_items(text, position)
             else:
                 value, position = _decode(text, position)
-                if name == ROWS and isinstance(value, str):
+                if name == ROWS and isinstance(value, str) and not isinstance(value, _Number):
                     # The datasets API also takes "rows" as a string holding the JSON array.
                     found = True
                     yield from _string_rows(value)
@@ -534,9 +543,38 @@ def _syntax_error(text: str, position: int, message: str) -> UnreadableFile:
     )
 
 
+class _NestingChecked(io.RawIOBase):
+    """``source`` measured as it is read: JSON nested deeper than :data:`MAX_JSON_DEPTH` is an
+    :class:`UnreadableFile` before any parser recurses into it (the C++ parser would crash)."""
+
+    def __init__(self, source: BinaryIO) -> None:
+        super().__init__()
+        self._source = source
+        self._gauge = NestingGauge(MAX_JSON_DEPTH)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        size = self._source.readinto(buffer)  # type: ignore[attr-defined]
+        if size:
+            try:
+                self._gauge.feed(bytes(memoryview(buffer)[:size]))
+            except TooDeep as error:
+                raise UnreadableFile(f"{error}; nothing was merged", line=error.line) from None
+        return size or 0
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self._source.close()
+            finally:
+                super().close()
+
+
 def _opened(open_source: OpenSource) -> BinaryIO:
-    """A fresh buffered stream of the file, past a UTF-8 byte order mark if it starts with one."""
-    stream = buffered(open_source())
+    """A fresh buffered stream of the file, its nesting measured, past a UTF-8 byte order mark."""
+    stream = buffered(_NestingChecked(open_source()))
     if stream.peek(len(codecs.BOM_UTF8))[: len(codecs.BOM_UTF8)] == codecs.BOM_UTF8:  # type: ignore[attr-defined]
         stream.read(len(codecs.BOM_UTF8))
     return stream
@@ -551,7 +589,7 @@ def _kind(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
-    return "a string or a number"
+    return "a number" if isinstance(value, _Number) else "a string"
 
 
 def _shown(text: str) -> str:
