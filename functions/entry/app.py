@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Body, File, Form, Path, UploadFile
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -19,15 +18,14 @@ from ingestion.api_models import (
     data_type_response,
     upload_request_response,
 )
-from ingestion.http import register_error_handlers, rows_body_as_file, tenant_id
+from ingestion.http import api_resolver, rows_body_as_file, tenant_id
 from ingestion.identifiers import AppendSeparator, DataTypeName
 from ingestion.observability import logger, metrics, tracer
 from ingestion.services.appends import submit_append
 from ingestion.services.collections import create_collection
 from ingestion.services.data_types import Declaration, declare_data_type
 
-app = APIGatewayRestResolver(enable_validation=True)
-register_error_handlers(app)
+app = api_resolver()
 
 
 @app.post("/api/collection", responses={201: {"description": "Collection created"}})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -18,14 +17,13 @@ from ingestion.api_models import (
     data_type_response,
     upload_request_response,
 )
-from ingestion.http import register_error_handlers, tenant_id
+from ingestion.http import api_resolver, tenant_id
 from ingestion.observability import logger, metrics, tracer
 from ingestion.services.appends import get_upload_request, list_upload_requests
 from ingestion.services.collections import get_collection
 from ingestion.services.data_types import describe_data_type
 
-app = APIGatewayRestResolver(enable_validation=True)
-register_error_handlers(app)
+app = api_resolver()
 
 
 @app.get("/api/collection/<collectionId>")

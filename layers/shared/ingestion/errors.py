@@ -38,6 +38,14 @@ class InvalidInput(DomainError):
         self.field = field
 
 
+class MalformedBody(DomainError):
+    """A request body that cannot be what its Content-Type says (a multipart body cut short)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.field = "body"
+
+
 class StatusConflict(DomainError):
     """A conditional status write lost: another attempt moved the request first."""
 
@@ -51,3 +59,17 @@ class RequestBusy(DomainError):
 
 class DataTypeConflict(DomainError):
     """A data type cannot be declared as asked (built in, or declared differently before)."""
+
+
+class FileReplaced(DomainError):
+    """The uploaded object changed while it was being read: what was read is not one file."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(
+            f"the file at {location} was replaced while it was being read, so nothing of it was merged; "
+            "the new file is ingested as an upload of its own"
+        )
+
+
+class TableBusy(DomainError):
+    """Other uploads held the table's commit lock for longer than this attempt may wait."""

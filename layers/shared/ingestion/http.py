@@ -1,8 +1,13 @@
-"""What the two API functions share: the caller's tenant and the one mapping from domain
-exceptions to HTTP responses."""
+"""What the two API functions share: the resolver, with the checks every request body passes
+before it is parsed, the caller's tenant, and the one mapping from domain exceptions to HTTP
+responses."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+from email.message import Message
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -15,8 +20,78 @@ from aws_lambda_powertools.event_handler.openapi.params import UploadFile
 from pydantic import ValidationError
 
 from ingestion.api_models import AppendRowsBody, ErrorItem, ErrorResponse
-from ingestion.errors import DataTypeConflict, InvalidInput, NotFoundError
+from ingestion.errors import DataTypeConflict, InvalidInput, MalformedBody, NotFoundError
+from ingestion.json_nesting import TooDeep, check_depth
 from ingestion.observability import logger
+
+MULTIPART = "multipart/form-data"
+
+
+def api_resolver() -> APIGatewayRestResolver:
+    """The resolver of an API function: request validation, bounded JSON, every error mapped."""
+    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=parse_json_body)
+    app.use(middlewares=[_complete_multipart_only])
+    _register_error_handlers(app)
+    return app
+
+
+def parse_json_body(text: str) -> Any:
+    """A JSON request body, its nesting measured before it is parsed (a parser recurses once
+    per level: a few kilobytes of ``[`` would exhaust it)."""
+    try:
+        check_depth(text)
+    except TooDeep as error:
+        raise InvalidInput("body", str(error)) from None
+    return json.loads(text)
+
+
+def multipart_framing_problem(app: APIGatewayRestResolver) -> str | None:
+    """What is wrong with the framing of a multipart/form-data body, or None.
+
+    RFC 2046 frames the parts between ``--<boundary>`` lines and ends them with
+    ``--<boundary>--``. A body cut short (a dropped connection, a client that gave up) lacks that
+    end, and its last part would be stored cut; a body framed with another boundary than its
+    Content-Type names would be read as one part holding the framing.
+    """
+    event = app.current_event
+    content_type = event.headers.get("content-type", "")
+    if not content_type.lower().startswith(MULTIPART):
+        return None
+    header = Message()
+    header["content-type"] = content_type
+    boundary = header.get_param("boundary")
+    if not isinstance(boundary, str) or not boundary:
+        return "the Content-Type multipart/form-data names no boundary; send it as curl --form does"
+    body = _body_bytes(event.body or "", event.is_base64_encoded)
+    delimiter = b"--" + boundary.encode()
+    if not (body.startswith(delimiter) or b"\r\n" + delimiter in body):
+        return (
+            f"the body's parts are not framed by the boundary '{boundary}' that its Content-Type names; "
+            "send the body and its Content-Type as one client builds them (e.g. curl --form file=@deals.csv)"
+        )
+    if b"\r\n" + delimiter + b"--" not in body:
+        return (
+            f"the body ends without its closing boundary '--{boundary}--': it was cut short, "
+            "so nothing was stored. Send the whole file again"
+        )
+    return None
+
+
+def _body_bytes(body: str, is_base64: bool) -> bytes:
+    if not is_base64:
+        return body.encode("latin-1", errors="replace")
+    try:
+        return base64.b64decode(body)
+    except binascii.Error:
+        return b""
+
+
+def _complete_multipart_only(app: APIGatewayRestResolver, next_middleware: Any) -> Response:
+    """Refuse a multipart body that is not framed whole before any route stores a part of it."""
+    problem = multipart_framing_problem(app)
+    if problem is not None:
+        raise MalformedBody(problem)
+    return next_middleware(app)
 
 
 def tenant_id(app: APIGatewayRestResolver) -> str:
@@ -41,7 +116,10 @@ def rows_body_as_file(app: APIGatewayRestResolver) -> UploadFile:
         )
     raw = app.current_event.decoded_body or ""
     try:
+        check_depth(raw)
         AppendRowsBody.model_validate_json(raw)
+    except TooDeep as error:
+        raise InvalidInput("body", str(error)) from None
     except ValidationError as error:
         first = error.errors()[0]
         raise InvalidInput(
@@ -70,8 +148,14 @@ def _error_item(error: dict[str, Any]) -> ErrorItem:
     return ErrorItem(field=_field_of(error.get("loc", ())), message=error.get("msg", "invalid"))
 
 
-def register_error_handlers(app: APIGatewayRestResolver) -> None:
+def _register_error_handlers(app: APIGatewayRestResolver) -> None:
     """Every way a request can fail, mapped to a status code here and nowhere else."""
+
+    @app.exception_handler(MalformedBody)
+    def _malformed(error: MalformedBody) -> Response:
+        return _json(
+            400, ErrorResponse(message=str(error), errors=[ErrorItem(field=error.field, message=str(error))])
+        )
 
     @app.exception_handler(NotFoundError)
     def _not_found(error: NotFoundError) -> Response:
@@ -89,6 +173,11 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(RequestValidationError)
     def _invalid_request(error: RequestValidationError) -> Response:
+        # Validation runs before any middleware: a body framed with another boundary, or cut
+        # before its file part, shows up as a missing field. Its framing is the problem to name.
+        problem = multipart_framing_problem(app)
+        if problem is not None:
+            return _malformed(MalformedBody(problem))
         items = [_error_item(item) for item in error.errors()]
         fields = ", ".join(dict.fromkeys(item.field or "body" for item in items))
         return _json(422, ErrorResponse(message=f"invalid request: check {fields}", errors=items))
@@ -119,19 +208,22 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
         return _json(error.status_code, ErrorResponse(message=error.msg))
 
     @app.exception_handler(ValueError)
-    def _malformed_body(error: ValueError) -> Response:
-        # Powertools' multipart parser raises ValueError for a body it cannot split
-        # (no boundary, undecodable field); anything else is a defect and must surface as one.
+    def _unparseable_multipart(error: ValueError) -> Response:
+        # Powertools' multipart parser raises ValueError for a body it cannot split (no
+        # boundary) and UnicodeDecodeError for a form field that is not text. Any other
+        # ValueError is a defect of ours and must surface as one, not as the client's mistake.
+        problem = multipart_framing_problem(app)
+        if problem is not None:
+            return _malformed(MalformedBody(problem))
         content_type = app.current_event.headers.get("content-type", "")
-        if not content_type.lower().startswith("multipart/form-data"):
-            return _internal_error()
-        return _json(
-            400,
-            ErrorResponse(
-                message=f"the body is not valid multipart/form-data ({error}); "
-                "send the file as the form field 'file', e.g. curl --form file=@deals.csv"
-            ),
-        )
+        if isinstance(error, UnicodeDecodeError) and content_type.lower().startswith(MULTIPART):
+            return _malformed(
+                MalformedBody(
+                    "a form field or part header of the body is not UTF-8 text; only the 'file' part "
+                    "may hold other bytes (e.g. curl --form file=@deals.csv --form separator=';')"
+                )
+            )
+        return _internal_error()
 
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:

@@ -8,6 +8,7 @@ the API function stopped between storing the file and recording the request.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -16,7 +17,15 @@ from urllib.parse import quote, unquote
 from botocore.exceptions import ClientError
 
 from ingestion import aws
+from ingestion.errors import FileReplaced
 from ingestion.settings import get_settings
+
+MAX_FILE_NAME_LENGTH = 255
+# S3 allows 2 KB of user metadata per object; the file name gets half of it, percent-encoded
+# (an emoji takes 12 bytes there), and the other values need under 200 bytes.
+MAX_FILE_NAME_METADATA_BYTES = 1024
+# A cut name keeps its extension (the format may be known from it) if it is this short.
+_MAX_EXTENSION = 16
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,10 @@ class StoredUpload:
 class FileInfo:
     size_bytes: int
     upload: StoredUpload | None  # None for a file dropped straight into the bucket
+    # What makes this object this object: an overwrite of the key is another version.
+    etag: str = ""
+    version_id: str | None = None
+    last_modified: datetime | None = None
     content_type: str | None = None
     # A dropped file may name its separator, maxBadRecords and allowFieldAddition in its metadata.
     separator: str = ","
@@ -107,17 +120,68 @@ class FileStore:
                 max_bad_records=max_bad_records,
                 allow_field_addition=allow_field_addition,
             )
+        version_id = head.get("VersionId")
         return FileInfo(
             size_bytes=int(head["ContentLength"]),
             upload=upload,
+            etag=str(head.get("ETag") or ""),
+            version_id=None if version_id in (None, "null") else str(version_id),
+            last_modified=head.get("LastModified"),
             content_type=head.get("ContentType"),
             separator=separator,
             max_bad_records=max_bad_records,
             allow_field_addition=allow_field_addition,
         )
 
-    def open(self, key: str) -> BinaryIO:
-        return self._s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+    def open(self, key: str, etag: str = "") -> BinaryIO:
+        """The object's bytes; with ``etag``, only if it is still that object (else :class:`FileReplaced`)."""
+        try:
+            return self._s3.get_object(Bucket=self.bucket, Key=key, **({"IfMatch": etag} if etag else {}))[
+                "Body"
+            ]
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("PreconditionFailed", "412"):
+                raise FileReplaced(f"s3://{self.bucket}/{key}") from None
+            raise
+
+    def report_key(self, reports_prefix: str, collection_id: str, data_type: str, request_id: str) -> str:
+        return f"{reports_prefix}{collection_id}/{data_type}/{request_id}.json"
+
+    def put_report(self, key: str, body: bytes) -> str:
+        """Store what did not fit in an upload request's record; returns its location."""
+        self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")
+        return f"s3://{self.bucket}/{key}"
+
+
+def storable_file_name(name: str | None) -> str:
+    """A file name as the service keeps it: one line of printable text that fits its limits.
+
+    Control characters and line breaks become ``_`` (so does ``/``, which would nest the name),
+    and a name longer than :data:`MAX_FILE_NAME_LENGTH` characters or
+    :data:`MAX_FILE_NAME_METADATA_BYTES` percent-encoded bytes is cut in the middle, keeping its
+    extension.
+    """
+    cleaned = "".join(
+        "_" if char == "/" or unicodedata.category(char) in ("Cc", "Zl", "Zp") else char
+        for char in (name or "").strip()
+    )
+    cleaned = cleaned or "upload"
+    if _fits(cleaned):
+        return cleaned
+    stem, dot, extension = cleaned.rpartition(".")
+    if not dot or not stem or len(extension) > _MAX_EXTENSION:
+        stem, extension = cleaned, ""
+    suffix = f"…{dot}{extension}"
+    kept = []
+    for char in stem:
+        if not _fits("".join(kept) + char + suffix):
+            break
+        kept.append(char)
+    return "".join(kept) + suffix
+
+
+def _fits(name: str) -> bool:
+    return len(name) <= MAX_FILE_NAME_LENGTH and len(quote(name, safe="")) <= MAX_FILE_NAME_METADATA_BYTES
 
 
 def _non_negative_int(value: str | None) -> int:

@@ -9,11 +9,9 @@ from ingestion.errors import InvalidInput
 from ingestion.identifiers import new_ulid
 from ingestion.repositories.collections import CollectionRepository, get_collection_repository
 from ingestion.repositories.data_types import DataTypeRepository
-from ingestion.repositories.files import FileStore, StoredUpload, get_file_store
+from ingestion.repositories.files import FileStore, StoredUpload, get_file_store, storable_file_name
 from ingestion.repositories.uploads import UploadRequestRepository, get_upload_request_repository
 from ingestion.services.data_types import resolve_data_type
-
-MAX_FILE_NAME_LENGTH = 255
 
 
 def submit_append(
@@ -49,7 +47,7 @@ def submit_append(
 
     request_id = new_ulid()
     now = datetime.now(UTC)
-    name = (file_name or "upload").replace("/", "_")[:MAX_FILE_NAME_LENGTH]
+    name = storable_file_name(file_name)
     key = files.api_upload_key(collection_id, data_type, request_id)
     files.put_upload(
         key,
