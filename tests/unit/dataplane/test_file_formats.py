@@ -182,3 +182,34 @@ def test_gzipped_file_that_is_not_utf8_is_refused(rows, write_csv):
 
     assert "not UTF-8" in result.message
     assert [issue.line for issue in result.issues] == [2]
+
+
+@pytest.mark.parametrize("compress", [gzip.compress, bytes], ids=["gzip", "plain"])
+def test_a_file_larger_than_the_limit_once_decompressed_is_refused_saying_so(rows, write_csv, compress):
+    data = write_csv(rows * 400)
+
+    result = validate_file(
+        lambda: io.BytesIO(compress(data)), DEALS, ",", max_errors=100, max_bytes=len(data) - 1
+    )
+
+    assert not result.accepts()
+    assert f"larger than {len(data) - 1:,} bytes" in result.message
+    assert ("once decompressed" in result.message) == (compress is gzip.compress)
+
+
+def test_a_gzip_bomb_is_refused_once_it_inflates_past_the_limit(rows, write_csv):
+    header, row = write_csv(rows).split(b"\n")[:2]
+    bomb = gzip.compress(header + b"\n" + (row + b"\n") * 200_000)  # ~100 MB inflated, ~0.3 MB
+
+    result = validate_file(lambda: io.BytesIO(bomb), DEALS, ",", max_errors=100, max_bytes=1 << 20)
+
+    assert not result.accepts()
+    assert "once decompressed, the file is larger than 1 MiB" in result.message
+
+
+def test_a_file_exactly_at_the_limit_is_read(rows, write_csv):
+    data = write_csv(rows)
+
+    result = validate_file(lambda: io.BytesIO(data), DEALS, ",", max_errors=100, max_bytes=len(data))
+
+    assert result.accepts()

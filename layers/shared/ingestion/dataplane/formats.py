@@ -7,6 +7,10 @@ extension (also under ``.gz``), the content type, and finally the first bytes: `
 A gzip-compressed file (it starts with the gzip magic bytes ``1f 8b``; a ``.gz`` name only
 helps to find the format inside) is decompressed while it is read, never whole. The first
 open also sniffs: the bytes it read ahead are replayed, so detecting costs no extra read.
+
+Every stream handed out stops with an :class:`UnreadableFile` once it has given more than
+``max_bytes`` (decompressed): three megabytes of gzip can hold a gigabyte of rows, and the
+validator's memory is sized for files up to that limit.
 """
 
 from __future__ import annotations
@@ -80,14 +84,17 @@ class UploadedFile:
     :meth:`open`, or closed on exit if nobody asked for it.
     """
 
-    def __init__(self, open_source: OpenSource, options: IngestOptions | None = None) -> None:
+    def __init__(
+        self, open_source: OpenSource, options: IngestOptions | None = None, *, max_bytes: int | None = None
+    ) -> None:
         options = options or IngestOptions()
         self._open_source = open_source
+        self._max_bytes = max_bytes
         raw = ChainedStream(b"", open_source())
         try:
             buffered = io.BufferedReader(raw, _BUFFER)
             self.compressed = buffered.peek(len(GZIP_MAGIC))[: len(GZIP_MAGIC)] == GZIP_MAGIC
-            stream: BinaryIO = self._decompressed(buffered) if self.compressed else buffered
+            stream = self._bounded(self._decompressed(buffered) if self.compressed else buffered)
             self.head = _read_up_to(stream, SNIFF_BYTES)
         except BaseException:
             raw.close()
@@ -120,7 +127,12 @@ class UploadedFile:
             stream, self._first = self._first, None
             return stream
         raw = buffered(self._open_source())
-        return self._decompressed(raw) if self.compressed else raw
+        return self._bounded(self._decompressed(raw) if self.compressed else raw)
+
+    def _bounded(self, stream: BinaryIO) -> BinaryIO:
+        if self._max_bytes is None:
+            return stream
+        return io.BufferedReader(_SizeLimit(stream, self._max_bytes, compressed=self.compressed), _BUFFER)
 
     @staticmethod
     def _decompressed(compressed: BinaryIO) -> BinaryIO:
@@ -143,6 +155,45 @@ def _read_up_to(stream: BinaryIO, size: int) -> bytes:
         parts.append(chunk)
         left -= len(chunk)
     return b"".join(parts)
+
+
+class _SizeLimit(io.RawIOBase):
+    """Passes ``source`` through until it has given ``limit`` bytes; one more is an
+    :class:`UnreadableFile`."""
+
+    def __init__(self, source: BinaryIO, limit: int, *, compressed: bool) -> None:
+        super().__init__()
+        self._source = source
+        self._left = limit
+        self._limit = limit
+        self._compressed = compressed
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        # One byte past the limit is enough to know; never more is read than that.
+        view = memoryview(buffer)[: self._left + 1]
+        size = self._source.readinto(view)  # type: ignore[attr-defined]
+        if size and size > self._left:
+            raise UnreadableFile(self._too_large())
+        self._left -= size or 0
+        return size or 0
+
+    def _too_large(self) -> str:
+        limit = f"{self._limit >> 20} MiB" if self._limit >= 1 << 20 else f"{self._limit:,} bytes"
+        what = "once decompressed, the file is" if self._compressed else "the file is"
+        return (
+            f"{what} larger than {limit}, the most one upload may hold; nothing was merged. "
+            "Split it into smaller files and upload each"
+        )
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self._source.close()
+            finally:
+                super().close()
 
 
 class _Gunzip(io.RawIOBase):

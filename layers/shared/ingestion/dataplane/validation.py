@@ -50,6 +50,9 @@ from ingestion.domain import FileFormat, IngestOptions, ValidationIssue
 from ingestion.schemas.spec import AbsentWhen, DataTypeSpec, FieldSpec, RowRule
 
 MAX_VALUE_LENGTH = 200
+MAX_NAME_LENGTH = 100
+# Lists of columns in one message name this many, then say how many more.
+LISTED_ITEMS = 10
 # Reader problems (nested JSON values) in columns outside the data type sort after its columns.
 _UNKNOWN_POSITION = 1 << 30
 
@@ -119,12 +122,16 @@ def validate_file(
     max_errors: int,
     block_size: int = BLOCK_SIZE,
     options: IngestOptions | None = None,
+    max_bytes: int | None = None,
 ) -> FileValidation:
-    """Read and check a whole file; never raises for anything wrong with the file itself."""
+    """Read and check a whole file; never raises for anything wrong with the file itself.
+
+    ``max_bytes`` refuses a file larger than that once decompressed.
+    """
     options = options or IngestOptions()
     result = FileValidation(data_type=data_type, max_bad_records=options.max_bad_records)
     try:
-        with UploadedFile(open_source, options) as upload:
+        with UploadedFile(open_source, options, max_bytes=max_bytes) as upload:
             result.file_format = upload.format
             reader = _open_reader(upload, data_type, separator, block_size)
             try:
@@ -208,9 +215,14 @@ def _check_header(
     """Reject a header with missing required, duplicated or (declared types) unknown columns."""
     counts = Counter(name for name in header.names if name)
     known = set(data_type.field_names)
-    for index, name in enumerate(header.names, start=1):
-        if not name:
-            result.warnings.append(f"column {index} of the header has no name and was ignored")
+    unnamed = [str(index) for index, name in enumerate(header.names, start=1) if not name]
+    if unnamed:
+        subject = (
+            f"columns {_listed(unnamed)} of the header have"
+            if len(unnamed) > 1
+            else f"column {unnamed[0]} of the header has"
+        )
+        result.warnings.append(f"{subject} no name and {'were' if len(unnamed) > 1 else 'was'} ignored")
     unknown = [name for name in counts if name not in known]
     refused_new = _unknown_columns(unknown, data_type, result, may_add=may_add)
     duplicated = [name for name, count in counts.items() if count > 1]
@@ -236,7 +248,7 @@ def _check_header(
         return False
     parts = []
     if duplicated:
-        parts.append(f"columns are duplicated ({', '.join(duplicated)})")
+        parts.append(f"columns are duplicated ({_listed([_short(name) for name in duplicated])})")
     if missing:
         parts.append(f"required columns are missing ({', '.join(missing)})")
     if refused_new:
@@ -272,16 +284,36 @@ def _unknown_columns(
 ) -> list[str]:
     """Warn about the unknown columns a built-in type ignores; return those that refuse the file."""
     if data_type.built_in:
-        result.warnings.extend(
-            f"column '{name}' is not part of the {data_type.name} data type and was ignored"
-            for name in unknown
-        )
+        if len(unknown) == 1:
+            result.warnings.append(
+                f"column {_quoted(unknown[0])} is not part of the {data_type.name} data type and was ignored"
+            )
+        elif unknown:
+            result.warnings.append(
+                f"{len(unknown)} columns are not part of the {data_type.name} data type and were ignored: "
+                + _listed([_quoted(name) for name in unknown])
+            )
         return []
     return [] if may_add else unknown
 
 
+def _short(name: str) -> str:
+    """A column name as a message shows it: a header cell can be any length."""
+    return name if len(name) <= MAX_NAME_LENGTH else name[:MAX_NAME_LENGTH] + "…"
+
+
+def _quoted(name: str) -> str:
+    return f"'{_short(name)}'"
+
+
+def _listed(items: list[str]) -> str:
+    """The first few items, and how many more: one message per file, whatever its width."""
+    shown = ", ".join(items[:LISTED_ITEMS])
+    return shown if len(items) <= LISTED_ITEMS else f"{shown} and {len(items) - LISTED_ITEMS} more"
+
+
 def _new_columns_message(names: list[str], data_type: DataTypeSpec) -> str:
-    listed = ", ".join(names)
+    listed = _listed([_short(name) for name in names])
     subject = f"columns {listed} are" if len(names) > 1 else f"column {listed} is"
     return (
         f"{subject} not in the schema of data type '{data_type.name}'; send allowFieldAddition=true "
