@@ -49,7 +49,15 @@ def test_the_same_file_again_updates_instead_of_duplicating(stack: Stack):
 
 
 def crash(**_: object) -> None:
-    raise RuntimeError("simulated crash")
+    raise RuntimeError("simulated failure")
+
+
+class ProcessDied(BaseException):
+    """Lambda stopped the process (timeout, out of memory): no handler and no cleanup runs."""
+
+
+def die(**_: object) -> None:
+    raise ProcessDied
 
 
 def test_an_invalid_file_ends_in_error_with_line_column_and_nothing_merged(stack: Stack):
@@ -163,15 +171,33 @@ def test_a_crash_in_processing_reports_the_record_for_redelivery(
     assert stack.poll(collection_id, request_id)["status"] == "in_progress"
 
 
+def test_a_failed_attempt_releases_its_request_to_the_next_delivery(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+):
+    collection_id = stack.create_collection()
+    request_id = stack.call_api("append_request.json", collection_id=collection_id).json["id"]
+    event = stack.event(
+        "sqs_s3_put.json", bucket=stack.bucket, key=f"incoming/{collection_id}/deals/api/{request_id}"
+    )
+    with monkeypatch.context() as patch:
+        patch.setattr("ingestion.dataplane.ingest_upload", crash)
+        with pytest.raises(FunctionError):
+            stack.invoke("validator", event)
+
+    stack.invoke("validator", event)  # at once: no lease to wait out
+
+    assert stack.poll(collection_id, request_id)["status"] == "completed"
+
+
 def append_and_crash_once(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str, dict]:
-    """An upload whose first validator attempt crashed mid-way: left in_progress under a lease."""
+    """An upload whose first validator attempt died mid-way: left in_progress under a live lease."""
     collection_id = stack.create_collection()
     request_id = stack.call_api("append_request.json", collection_id=collection_id).json["id"]
     key = f"incoming/{collection_id}/deals/api/{request_id}"
     event = stack.event("sqs_s3_put.json", bucket=stack.bucket, key=key)
     with monkeypatch.context() as patch:
-        patch.setattr("ingestion.dataplane.ingest_upload", crash)
-        with pytest.raises(FunctionError):
+        patch.setattr("ingestion.dataplane.ingest_upload", die)
+        with pytest.raises(ProcessDied):
             stack.invoke("validator", event)
     return collection_id, request_id, event
 

@@ -54,11 +54,14 @@ def is_ulid(value: str) -> bool:
     return bool(_ULID_RE.match(value))
 
 
-def request_id_for_object(bucket: str, key: str, sequencer: str, event_time: datetime) -> str:
+def request_id_for_object(bucket: str, key: str, version: str, created: datetime) -> str:
     """The id of the upload request for a file dropped straight into the bucket.
 
-    Derived from the S3 event itself, so a notification delivered twice, or handled by
-    the validator and the dead-letter function, always names the same request.
+    Derived from the object itself (its bucket, key, version id or ETag, and when it was
+    written), never from the notification: S3 may announce one object more than once (a
+    multipart upload can be announced as ``Put`` and as ``CompleteMultipartUpload``, a
+    notification can be sent again with another ``eventTime``), and every announcement, like the
+    validator and the dead-letter function, must name the same request.
     """
-    digest = hashlib.sha256(f"{bucket}\n{key}\n{sequencer}".encode()).digest()
-    return new_ulid(at=event_time, entropy=digest)
+    digest = hashlib.sha256(f"{bucket}\n{key}\n{version}".encode()).digest()
+    return new_ulid(at=created, entropy=digest)

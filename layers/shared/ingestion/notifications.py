@@ -30,9 +30,6 @@ def uploaded_objects(notification: dict[str, Any] | str) -> list[UploadedObject]
             bucket=record.s3.bucket.name,
             # Keys arrive URL-encoded, spaces as '+'.
             key=unquote_plus(record.s3.object.key),
-            size=record.s3.object.size or 0,
-            sequencer=record.s3.object.sequencer or "",
-            event_time=record.eventTime,
         )
         for record in event.Records
         if record.eventName.startswith("ObjectCreated")

@@ -12,6 +12,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
     collections_table: str = Field(alias="COLLECTIONS_TABLE")
+    commit_locks_table: str = Field(alias="COMMIT_LOCKS_TABLE")
     upload_requests_table: str = Field(alias="UPLOAD_REQUESTS_TABLE")
     tokens_table: str = Field(alias="TOKENS_TABLE")
     data_types_table: str = Field(alias="DATA_TYPES_TABLE")
@@ -19,6 +20,8 @@ class Settings(BaseModel):
     glue_database: str = Field(alias="GLUE_DATABASE")
     incoming_prefix: str = Field(default="incoming/", alias="INCOMING_PREFIX")
     warehouse_prefix: str = Field(default="warehouse/", alias="WAREHOUSE_PREFIX")
+    # What did not fit in an upload request's record (every warning, the errors kept) is written here.
+    reports_prefix: str = Field(default="reports/", alias="REPORTS_PREFIX")
     # Only set outside AWS (local stack, tests): every client, pyiceberg included, talks to it.
     aws_endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
     aws_region: str = Field(default="us-east-1", alias="AWS_REGION")
@@ -26,6 +29,18 @@ class Settings(BaseModel):
     # A request left in_progress longer than this is presumed abandoned (crash, timeout)
     # and may be taken over by a redelivered notification.
     processing_lease_seconds: int = Field(default=960, ge=1, alias="PROCESSING_LEASE_SECONDS")
+    # A file larger than this once decompressed is refused before it can exhaust the
+    # validator's memory (the template sizes it to the validator's MemorySize).
+    max_decompressed_mib: int = Field(default=640, ge=1, alias="MAX_DECOMPRESSED_MIB")
+    # How long a merge waits for the table's commit lock before the upload is tried again later.
+    commit_lock_wait_seconds: float = Field(default=600, gt=0, alias="COMMIT_LOCK_WAIT_SECONDS")
+    # A lock holder renews its lease every third of this; a crashed holder blocks the table
+    # for at most this long.
+    commit_lock_lease_seconds: float = Field(default=30, gt=0, alias="COMMIT_LOCK_LEASE_SECONDS")
+
+    @property
+    def max_decompressed_bytes(self) -> int:
+        return self.max_decompressed_mib << 20
 
     @property
     def warehouse_location(self) -> str:

@@ -12,6 +12,8 @@ appends) the accepted rows into the table from :mod:`.tables`.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
 from ingestion.dataplane.merge import MergeConflict, keep_newest_per_key, merge_into_collection
@@ -59,10 +61,15 @@ def ingest_upload(
     collection_id: str,
     request_id: str,
     options: IngestOptions | None = None,
+    commit_guard: Callable[[], AbstractContextManager[object]] = nullcontext,
     catalog: Catalog | None = None,
     settings: Settings | None = None,
 ) -> UploadOutcome:
     """Validate one uploaded file and merge its good rows into the collection.
+
+    The merge (reading the stored keys, writing files, the commit) runs inside
+    ``commit_guard()``: the caller's lock that makes merges of one table take turns, while
+    validation runs in parallel with any other.
 
     ``open_source`` returns a fresh binary stream of the file on each call: the file is
     read once on the success path and again only to locate problems. ``separator`` is one
@@ -86,7 +93,12 @@ def ingest_upload(
             data_type, load_table(catalog, settings, collection_id, data_type.name)
         )
     checked = validate_file(
-        open_source, data_type, separator, max_errors=settings.max_validation_errors, options=options
+        open_source,
+        data_type,
+        separator,
+        max_errors=settings.max_validation_errors,
+        options=options,
+        max_bytes=settings.max_decompressed_bytes,
     )
     if not checked.accepts() or checked.table is None:
         logger.info(
@@ -94,15 +106,16 @@ def ingest_upload(
             extra={"request_id": request_id, "errors": checked.issue_count, "rows": checked.processed_lines},
         )
         return _outcome(checked, UploadStatus.ERROR)
-    return _merge(
-        checked,
-        checked.table,
-        data_type,
-        collection_id,
-        request_id,
-        catalog or get_catalog(settings),
-        settings,
-    )
+    with commit_guard():
+        return _merge(
+            checked,
+            checked.table,
+            data_type,
+            collection_id,
+            request_id,
+            catalog or get_catalog(settings),
+            settings,
+        )
 
 
 def _merge(

@@ -6,6 +6,10 @@ move a request backwards:
     queued --start--> in_progress --finish--> completed | error
                       in_progress (lease expired) --start--> in_progress (next attempt)
     queued | in_progress --fail (dead letter)--> error
+    in_progress --release (the attempt failed)--> in_progress, lease expired
+
+``finish`` writes a record bounded by construction (:mod:`ingestion.summaries`), so that it
+cannot fail on DynamoDB's item size after the merge committed.
 """
 
 from __future__ import annotations
@@ -81,13 +85,14 @@ class UploadRequestRepository:
 
     def start(self, request: UploadRequest, now: datetime, lease_seconds: int) -> UploadRequest:
         """Claim the request for one processing attempt (queued, or in_progress but abandoned)."""
-        attempt = request.attempt + 1
         try:
             response = self._table.update_item(
                 Key=_key(request),
+                # The attempt number counts in the record: a caller holding an old copy of the
+                # request still gets a number no other attempt has.
                 UpdateExpression=(
-                    "SET #status = :in_progress, attempt = :attempt, startedDatetime = :now, "
-                    "leaseExpiresAt = :lease"
+                    "SET #status = :in_progress, startedDatetime = :now, leaseExpiresAt = :lease "
+                    "ADD attempt :one"
                 ),
                 ConditionExpression=(
                     "#status = :queued OR (#status = :in_progress AND leaseExpiresAt < :epoch)"
@@ -96,7 +101,7 @@ class UploadRequestRepository:
                 ExpressionAttributeValues={
                     ":in_progress": UploadStatus.IN_PROGRESS.value,
                     ":queued": UploadStatus.QUEUED.value,
-                    ":attempt": attempt,
+                    ":one": 1,
                     ":now": now.isoformat(),
                     ":epoch": int(now.timestamp()),
                     ":lease": int(now.timestamp()) + lease_seconds,
@@ -132,6 +137,27 @@ class UploadRequestRepository:
             condition="#status = :in_progress AND attempt = :attempt",
             condition_values={":in_progress": UploadStatus.IN_PROGRESS.value, ":attempt": request.attempt},
         )
+
+    def release(self, request: UploadRequest) -> bool:
+        """End the lease of the attempt that holds the request, so the next delivery takes over
+        at once; False if that attempt no longer holds it."""
+        try:
+            self._table.update_item(
+                Key=_key(request),
+                UpdateExpression="SET leaseExpiresAt = :expired",
+                ConditionExpression="#status = :in_progress AND attempt = :attempt",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":expired": 0,
+                    ":in_progress": UploadStatus.IN_PROGRESS.value,
+                    ":attempt": request.attempt,
+                },
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
 
     def fail(self, request: UploadRequest, message: str, now: datetime) -> UploadRequest:
         """Mark a request that can no longer complete as ``error`` (used by the dead-letter path)."""

@@ -1,11 +1,29 @@
-"""Processing uploaded files: the validator's and the dead-letter function's use cases."""
+"""Processing uploaded files: the validator's and the dead-letter function's use cases.
+
+One attempt at an upload walks these steps; a crash at any of them leaves state the next
+delivery of the notification completes, and nothing is merged twice:
+
+1. find the request (the API recorded it; a dropped file gets one whose id is derived from
+   the object, so every notification of one object names the same request);
+2. take it: ``queued`` (or ``in_progress`` under an expired lease) -> ``in_progress``;
+3. validate the file and merge it in one Iceberg commit stamped with the request id, under
+   the table's commit lock (a replay finds the stamp and merges nothing);
+4. record what the merge changed (row count, inferred schema), then the outcome, bounded to
+   fit its record, with what did not fit written to a report in the bucket.
+
+A problem of the file itself (unreadable, too big, too deep, changed while read, its data type
+gone) ends the request ``error`` on the first attempt: retrying cannot change it. Anything
+else (the service failed) releases the request and propagates, so the queue delivers the
+notification again, up to its dead-letter queue.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -17,70 +35,122 @@ from ingestion.domain import (
     UploadSource,
     UploadStatus,
 )
-from ingestion.errors import DataTypeNotFound, RequestBusy, StatusConflict
+from ingestion.errors import DataTypeNotFound, FileReplaced, RequestBusy, StatusConflict
 from ingestion.identifiers import request_id_for_object
 from ingestion.observability import logger, metrics
 from ingestion.repositories.collections import CollectionRepository, get_collection_repository
+from ingestion.repositories.commit_locks import CommitLockRepository, get_commit_lock_repository
 from ingestion.repositories.data_types import DataTypeRepository, get_data_type_repository
-from ingestion.repositories.files import FileInfo, FileStore, get_file_store
+from ingestion.repositories.files import FileInfo, FileStore, get_file_store, storable_file_name
 from ingestion.repositories.uploads import UploadRequestRepository, get_upload_request_repository
 from ingestion.services.data_types import resolve_data_type
 from ingestion.settings import Settings, get_settings
+from ingestion.summaries import summarise
 
-Ingest = Callable[..., UploadOutcome]
+if TYPE_CHECKING:
+    from ingestion.schemas.spec import DataTypeSpec
 
 
 @dataclass(frozen=True)
 class UploadedObject:
-    """A file that landed in the bucket, as an S3 ObjectCreated notification describes it."""
+    """A file that landed in the bucket, as an S3 ObjectCreated notification names it."""
 
     bucket: str
     key: str
-    size: int
-    sequencer: str
-    event_time: datetime
 
 
-@dataclass
+class DataPlane(Protocol):
+    """Validating and merging files (:mod:`ingestion.dataplane`), as the service uses it."""
+
+    def ingest(
+        self,
+        *,
+        open_source: Callable[[], BinaryIO],
+        data_type: DataTypeSpec,
+        separator: str,
+        collection_id: str,
+        request_id: str,
+        options: IngestOptions,
+        commit_guard: Callable[[], AbstractContextManager[object]],
+        settings: Settings,
+    ) -> UploadOutcome: ...
+
+    def table_spec(self, collection_id: str, data_type: str, settings: Settings) -> DataTypeSpec | None: ...
+
+
+class IcebergDataPlane:
+    """The data plane of :mod:`ingestion.dataplane`, imported on first use: pyarrow and pyiceberg
+    load only in the validator, never in the dead-letter function that shares this module."""
+
+    def ingest(self, **arguments: object) -> UploadOutcome:
+        from ingestion.dataplane import ingest_upload
+
+        return ingest_upload(**arguments)  # type: ignore[arg-type]
+
+    def table_spec(self, collection_id: str, data_type: str, settings: Settings) -> DataTypeSpec | None:
+        from ingestion.dataplane import read_table_spec
+
+        return read_table_spec(collection_id, data_type, settings=settings)
+
+
+@dataclass(frozen=True)
 class Dependencies:
+    """Everything processing talks to; :meth:`default` for the deployed ones, fakes in tests."""
+
     collections: CollectionRepository
     uploads: UploadRequestRepository
     files: FileStore
     data_types: DataTypeRepository
+    commit_locks: CommitLockRepository
+    data_plane: DataPlane
     settings: Settings
 
     @classmethod
-    def default(cls, **overrides: Any) -> Dependencies:
+    def default(cls) -> Dependencies:
         return cls(
-            collections=overrides.get("collections") or get_collection_repository(),
-            uploads=overrides.get("uploads") or get_upload_request_repository(),
-            files=overrides.get("files") or get_file_store(),
-            data_types=overrides.get("data_types") or get_data_type_repository(),
-            settings=overrides.get("settings") or get_settings(),
+            collections=get_collection_repository(),
+            uploads=get_upload_request_repository(),
+            files=get_file_store(),
+            data_types=get_data_type_repository(),
+            commit_locks=get_commit_lock_repository(),
+            data_plane=IcebergDataPlane(),
+            settings=get_settings(),
         )
 
 
-def process_uploaded_file(
-    uploaded: UploadedObject, *, ingest: Ingest | None = None, **dependencies: Any
-) -> UploadRequest | None:
+def process_uploaded_file(uploaded: UploadedObject, deps: Dependencies | None = None) -> UploadRequest | None:
     """Validate one uploaded file and merge it into its collection.
 
-    Safe to call again for the same notification: a finished request is left as it is; one
-    that another live attempt holds raises :class:`RequestBusy`, so the notification comes
-    back later. Returns the request as it stands, or None when the file cannot be attributed
-    to a collection (it is logged and left alone). Unexpected failures propagate too, so the
-    queue delivers the notification again, up to its dead-letter queue.
+    Safe to call again for the same object: a finished request is left as it is; one that
+    another live attempt holds raises :class:`RequestBusy`, so the notification comes back
+    later. Returns the request as it stands, or None when the file cannot be attributed to a
+    collection (it is logged and left alone).
     """
-    deps = Dependencies.default(**dependencies)
+    deps = deps or Dependencies.default()
     found = _find_or_record_request(uploaded, deps)
     if found is None:
         return None
     request, info = found
     if request.status.is_final:
         return request
-    now = datetime.now(UTC)
+    request = _take(request, deps)
+    if request.status.is_final:
+        return request
+    logger.append_keys(
+        request_id=request.id, collection_id=request.collection_id, data_type=request.data_type
+    )
     try:
-        request = deps.uploads.start(request, now, deps.settings.processing_lease_seconds)
+        outcome, data_type = _ingest(request, info, deps)
+        return _finish(request, outcome, data_type, deps)
+    except Exception:
+        _release(request, deps)
+        raise
+
+
+def _take(request: UploadRequest, deps: Dependencies) -> UploadRequest:
+    """The request, claimed for this attempt; or as another attempt finished it."""
+    try:
+        return deps.uploads.start(request, datetime.now(UTC), deps.settings.processing_lease_seconds)
     except StatusConflict:
         current = deps.uploads.find(request.collection_id, request.data_type, request.id)
         if current is not None and current.status.is_final:
@@ -89,27 +159,68 @@ def process_uploaded_file(
         # that attempt dies, the next delivery finds its lease expired and takes over.
         raise RequestBusy(request.id) from None
 
-    logger.append_keys(
-        request_id=request.id, collection_id=request.collection_id, data_type=request.data_type
-    )
-    if ingest is None:
-        # pyarrow and pyiceberg load only here, in the validator.
-        from ingestion.dataplane import ingest_upload as ingest
 
-    data_type = resolve_data_type(request.collection_id, request.data_type, deps.data_types)
-    outcome = ingest(
-        open_source=lambda: deps.files.open(request.object_key),
-        data_type=data_type,
-        separator=request.separator,
-        collection_id=request.collection_id,
-        request_id=request.id,
-        options=_ingest_options(request, info),
+def _ingest(
+    request: UploadRequest, info: FileInfo, deps: Dependencies
+) -> tuple[UploadOutcome, DataTypeSpec | None]:
+    try:
+        data_type = resolve_data_type(request.collection_id, request.data_type, deps.data_types)
+    except DataTypeNotFound as error:
+        return _refused(f"{error}; it was removed after this file was uploaded. Nothing was merged."), None
+    table_lock = f"{request.collection_id}/{request.data_type}"
+    try:
+        outcome = deps.data_plane.ingest(
+            open_source=lambda: deps.files.open(request.object_key, info.etag),
+            data_type=data_type,
+            separator=request.separator,
+            collection_id=request.collection_id,
+            request_id=request.id,
+            options=_ingest_options(request, info),
+            commit_guard=lambda: deps.commit_locks.hold(table_lock),
+            settings=deps.settings,
+        )
+    except FileReplaced as error:
+        return _refused(str(error)), data_type
+    return outcome, data_type
+
+
+def _refused(message: str) -> UploadOutcome:
+    return UploadOutcome(status=UploadStatus.ERROR, message=message)
+
+
+def _finish(
+    request: UploadRequest, outcome: UploadOutcome, data_type: DataTypeSpec | None, deps: Dependencies
+) -> UploadRequest:
+    """Record what a merge changed, then the outcome; every step may run again after a crash."""
+    now = datetime.now(UTC)
+    if outcome.status is UploadStatus.COMPLETED and data_type is not None:
+        if data_type.infer_schema or outcome.added_fields:
+            _record_schema(request, deps)
+        _record_row_count(request, outcome, now, deps)
+    report_key = deps.files.report_key(
+        deps.settings.reports_prefix, request.collection_id, request.data_type, request.id
     )
-    if outcome.status is UploadStatus.COMPLETED and (data_type.infer_schema or outcome.added_fields):
-        _record_schema(request, deps)
-    request = deps.uploads.finish(request, outcome, datetime.now(UTC))
-    _record_outcome(request, outcome, deps)
-    return request
+    summary = summarise(outcome, f"s3://{deps.files.bucket}/{report_key}")
+    if summary.cut:
+        deps.files.put_report(report_key, summary.report(outcome))
+    try:
+        finished = deps.uploads.finish(request, summary.outcome, now)
+    except StatusConflict:
+        # Our lease ran out and a later attempt took over; the merge is stamped with the
+        # request id, so whichever attempt records the outcome records the same one.
+        current = deps.uploads.find(request.collection_id, request.data_type, request.id)
+        if current is None:
+            raise
+        return current
+    _count(outcome)
+    return finished
+
+
+def _release(request: UploadRequest, deps: Dependencies) -> None:
+    try:
+        deps.uploads.release(request)
+    except Exception:  # the lease runs out by itself; the original failure is what matters
+        logger.exception("could not release the upload request", extra={"request_id": request.id})
 
 
 def _ingest_options(request: UploadRequest, info: FileInfo) -> IngestOptions:
@@ -124,16 +235,29 @@ def _ingest_options(request: UploadRequest, info: FileInfo) -> IngestOptions:
 
 def _record_schema(request: UploadRequest, deps: Dependencies) -> None:
     """After an inferred first append or a field addition, the table's schema is the declaration."""
-    from ingestion.dataplane import read_table_spec
-
-    spec = read_table_spec(request.collection_id, request.data_type, settings=deps.settings)
+    spec = deps.data_plane.table_spec(request.collection_id, request.data_type, deps.settings)
     if spec is not None:
         deps.data_types.replace_fields(request.collection_id, spec)
 
 
-def fail_uploaded_file(uploaded: UploadedObject, reason: str, **dependencies: Any) -> UploadRequest | None:
+def _record_row_count(
+    request: UploadRequest, outcome: UploadOutcome, now: datetime, deps: Dependencies
+) -> None:
+    if outcome.row_count is None:
+        return
+    deps.collections.record_merge(
+        request.collection_id,
+        request.data_type,
+        DataTypeStats(row_count=outcome.row_count, last_request_id=request.id, last_updated=now),
+        sequence=outcome.sequence_number if outcome.sequence_number is not None else 0,
+    )
+
+
+def fail_uploaded_file(
+    uploaded: UploadedObject, reason: str, deps: Dependencies | None = None
+) -> UploadRequest | None:
     """Mark the request of a file whose notification could not be processed as ``error``."""
-    deps = Dependencies.default(**dependencies)
+    deps = deps or Dependencies.default()
     found = _find_or_record_request(uploaded, deps)
     if found is None:
         return None
@@ -158,9 +282,9 @@ def _find_or_record_request(
     """The upload request of a stored file (and what its metadata says), recorded now if the
     API did not get to it; None if the file cannot be attributed to a collection.
 
-    API uploads carry their request in the object metadata; a file dropped straight into
-    the bucket gets a request whose id is derived from the notification, so a repeated
-    notification finds the same request.
+    API uploads carry their request in the object metadata; a file dropped straight into the
+    bucket gets a request whose id is derived from the object (key, version or ETag, time of
+    writing), so every notification of that object finds the same request.
     """
     location = deps.files.locate(uploaded.key)
     if location is None:
@@ -173,10 +297,11 @@ def _find_or_record_request(
         logger.warning("file deleted before it could be processed", extra={"key": uploaded.key})
         return None
     upload = info.upload
+    written = info.last_modified or datetime.now(UTC)
     request_id = (
         upload.request_id
         if upload
-        else request_id_for_object(uploaded.bucket, uploaded.key, uploaded.sequencer, uploaded.event_time)
+        else request_id_for_object(uploaded.bucket, uploaded.key, info.version_id or info.etag, written)
     )
     existing = deps.uploads.find(location.collection_id, location.data_type, request_id)
     if existing is not None:
@@ -189,10 +314,10 @@ def _find_or_record_request(
         collection_id=location.collection_id,
         data_type=location.data_type,
         separator=info.separator,
-        dump_datetime=upload.dump_datetime if upload else uploaded.event_time,
+        dump_datetime=upload.dump_datetime if upload else written,
         status=UploadStatus.QUEUED,
         source=UploadSource.API if upload else UploadSource.S3,
-        file_name=upload.file_name if upload else uploaded.key.rsplit("/", 1)[-1],
+        file_name=upload.file_name if upload else storable_file_name(uploaded.key.rsplit("/", 1)[-1]),
         size_bytes=info.size_bytes,
         object_key=uploaded.key,
     )
@@ -216,21 +341,12 @@ def _can_receive_drop(collection_id: str, data_type: str, deps: Dependencies) ->
     return True
 
 
-def _record_outcome(request: UploadRequest, outcome: UploadOutcome, deps: Dependencies) -> None:
+def _count(outcome: UploadOutcome) -> None:
     metrics.add_metric(
         name="UploadsCompleted" if outcome.status is UploadStatus.COMPLETED else "UploadsRejected",
         unit=MetricUnit.Count,
         value=1,
     )
-    if outcome.status is not UploadStatus.COMPLETED or outcome.row_count is None:
-        return
-    metrics.add_metric(name="RowsInserted", unit=MetricUnit.Count, value=outcome.rows_inserted)
-    metrics.add_metric(name="RowsUpdated", unit=MetricUnit.Count, value=outcome.rows_updated)
-    deps.collections.record_merge(
-        request.collection_id,
-        request.data_type,
-        DataTypeStats(
-            row_count=outcome.row_count, last_request_id=request.id, last_updated=request.finished_datetime
-        ),
-        sequence=outcome.sequence_number if outcome.sequence_number is not None else 0,
-    )
+    if outcome.status is UploadStatus.COMPLETED:
+        metrics.add_metric(name="RowsInserted", unit=MetricUnit.Count, value=outcome.rows_inserted)
+        metrics.add_metric(name="RowsUpdated", unit=MetricUnit.Count, value=outcome.rows_updated)

@@ -1,0 +1,290 @@
+"""In-memory stand-ins for what the processing service talks to, for fast tests of its states.
+
+Each keeps the contract of the repository it replaces, conditional writes included (the upload
+requests' one is checked against the real repository in ``test_upload_request_contract.py``),
+and records what was asked of it, so a test can say what happened without AWS.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
+
+from ingestion.domain import Collection, DataTypeStats, UploadOutcome, UploadRequest, UploadStatus
+from ingestion.errors import CollectionNotFound, FileReplaced, StatusConflict, UploadRequestNotFound
+from ingestion.repositories.files import FileInfo, FileStore
+from ingestion.schemas.spec import DataTypeSpec
+from ingestion.services.processing import Dependencies
+from ingestion.settings import Settings
+from tests.conftest import make_settings
+
+BUCKET = "data"
+
+
+class InMemoryUploads:
+    """The upload-request repository's state machine over a dict."""
+
+    def __init__(self) -> None:
+        self.requests: dict[str, UploadRequest] = {}
+        self.leases: dict[str, int] = {}
+        self.released: list[str] = []
+
+    def create(self, request: UploadRequest) -> bool:
+        if request.id in self.requests:
+            return False
+        self.requests[request.id] = request
+        return True
+
+    def find(self, collection_id: str, data_type: str, request_id: str) -> UploadRequest | None:
+        request = self.requests.get(request_id)
+        if request is None or (request.collection_id, request.data_type) != (collection_id, data_type):
+            return None
+        return request
+
+    def get(self, collection_id: str, data_type: str, request_id: str) -> UploadRequest:
+        request = self.find(collection_id, data_type, request_id)
+        if request is None:
+            raise UploadRequestNotFound(request_id)
+        return request
+
+    def start(self, request: UploadRequest, now: datetime, lease_seconds: int) -> UploadRequest:
+        current = self.requests[request.id]
+        abandoned = current.status is UploadStatus.IN_PROGRESS and self.leases[request.id] < int(
+            now.timestamp()
+        )
+        if current.status is not UploadStatus.QUEUED and not abandoned:
+            raise StatusConflict(f"upload request {request.id} is not waiting to be processed")
+        started = current.model_copy(
+            update={
+                "status": UploadStatus.IN_PROGRESS,
+                "attempt": current.attempt + 1,
+                "started_datetime": now,
+            }
+        )
+        self.requests[request.id] = started
+        self.leases[request.id] = int(now.timestamp()) + lease_seconds
+        return started
+
+    def finish(self, request: UploadRequest, outcome: UploadOutcome, now: datetime) -> UploadRequest:
+        self._check_held(request)
+        finished = self.requests[request.id].model_copy(
+            update={
+                "status": outcome.status,
+                "message": outcome.message,
+                "processed_lines": outcome.processed_lines,
+                "rows_inserted": outcome.rows_inserted,
+                "rows_updated": outcome.rows_updated,
+                "rows_rejected": outcome.rows_rejected,
+                "warnings": outcome.warnings,
+                "validation_errors": outcome.validation_errors or None,
+                "validation_error_count": outcome.validation_error_count,
+                "finished_datetime": now,
+            }
+        )
+        self.requests[request.id] = finished
+        self.leases.pop(request.id, None)
+        return finished
+
+    def release(self, request: UploadRequest) -> bool:
+        try:
+            self._check_held(request)
+        except StatusConflict:
+            return False
+        self.leases[request.id] = 0
+        self.released.append(request.id)
+        return True
+
+    def fail(self, request: UploadRequest, message: str, now: datetime) -> UploadRequest:
+        current = self.requests[request.id]
+        if current.status.is_final:
+            raise StatusConflict(f"upload request {request.id} was already finished or taken over")
+        failed = current.model_copy(
+            update={"status": UploadStatus.ERROR, "message": message, "finished_datetime": now}
+        )
+        self.requests[request.id] = failed
+        self.leases.pop(request.id, None)
+        return failed
+
+    def _check_held(self, request: UploadRequest) -> None:
+        current = self.requests[request.id]
+        if current.status is not UploadStatus.IN_PROGRESS or current.attempt != request.attempt:
+            raise StatusConflict(f"upload request {request.id} was already finished or taken over")
+
+
+@dataclass
+class StoredObject:
+    content: bytes
+    info: FileInfo
+
+
+class InMemoryFiles(FileStore):
+    """The bucket as a dict: the key layout is the real store's, only the I/O is in memory."""
+
+    def __init__(self) -> None:
+        super().__init__(s3_client=None, bucket=BUCKET, incoming_prefix="incoming/")
+        self.objects: dict[str, StoredObject] = {}
+        self.reports: dict[str, bytes] = {}
+
+    def drop(self, key: str, content: bytes, *, etag: str = '"e1"', written: datetime | None = None) -> None:
+        """A file written straight into the bucket (no request in its metadata)."""
+        info = FileInfo(
+            size_bytes=len(content),
+            upload=None,
+            etag=etag,
+            last_modified=written or datetime(2026, 11, 28, tzinfo=UTC),
+        )
+        self.objects[key] = StoredObject(content, info)
+
+    def info(self, key: str) -> FileInfo | None:
+        stored = self.objects.get(key)
+        return None if stored is None else stored.info
+
+    def open(self, key: str, etag: str = "") -> BinaryIO:
+        stored = self.objects[key]
+        if etag and stored.info.etag != etag:
+            raise FileReplaced(f"s3://{self.bucket}/{key}")
+        return io.BytesIO(stored.content)
+
+    def put_report(self, key: str, body: bytes) -> str:
+        self.reports[key] = body
+        return f"s3://{self.bucket}/{key}"
+
+
+class InMemoryCollections:
+    def __init__(self, *collections: Collection) -> None:
+        self.collections = {collection.id: collection for collection in collections}
+        self.sequences: dict[tuple[str, str], int] = {}
+
+    def find(self, collection_id: str) -> Collection | None:
+        return self.collections.get(collection_id)
+
+    def get_for_tenant(self, collection_id: str, tenant_id: str) -> Collection:
+        collection = self.find(collection_id)
+        if collection is None or collection.tenant_id != tenant_id:
+            raise CollectionNotFound(collection_id)
+        return collection
+
+    def record_merge(self, collection_id: str, data_type: str, stats: DataTypeStats, sequence: int) -> bool:
+        if self.sequences.get((collection_id, data_type), -1) >= sequence:
+            return False
+        self.sequences[(collection_id, data_type)] = sequence
+        collection = self.collections[collection_id]
+        self.collections[collection_id] = collection.model_copy(
+            update={"data_types": collection.data_types | {data_type: stats}}
+        )
+        return True
+
+
+class InMemoryDataTypes:
+    def __init__(self) -> None:
+        self.declared: dict[tuple[str, str], DataTypeSpec] = {}
+
+    def find(self, collection_id: str, data_type: str) -> DataTypeSpec | None:
+        return self.declared.get((collection_id, data_type))
+
+    def replace_fields(self, collection_id: str, spec: DataTypeSpec) -> None:
+        self.declared[(collection_id, spec.name)] = spec
+
+
+class RecordingLocks:
+    """Commit locks that record who held which table, and whether anyone held it at a time."""
+
+    def __init__(self) -> None:
+        self.taken: list[str] = []
+        self.held: set[str] = set()
+
+    @contextmanager
+    def hold(self, name: str) -> Iterator[None]:
+        assert name not in self.held, f"{name} held twice"
+        self.taken.append(name)
+        self.held.add(name)
+        try:
+            yield
+        finally:
+            self.held.discard(name)
+
+
+@dataclass
+class ScriptedDataPlane:
+    """A data plane whose outcome (or failure) the test decides.
+
+    Like the real one, it merges a request once: a request id it already merged is answered
+    with the counts recorded then. ``read`` holds the bytes each call read from the file.
+    """
+
+    outcome: UploadOutcome = field(
+        default_factory=lambda: UploadOutcome(
+            status=UploadStatus.COMPLETED, processed_lines=5, rows_inserted=5, row_count=5, sequence_number=1
+        )
+    )
+    failure: BaseException | None = None
+    merged: dict[str, UploadOutcome] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+    read: list[bytes] = field(default_factory=list)
+    held_locks: list[bool] = field(default_factory=list)
+    locks: RecordingLocks | None = None
+
+    def ingest(
+        self,
+        *,
+        open_source: Callable[[], BinaryIO],
+        request_id: str,
+        commit_guard: Callable[[], AbstractContextManager[object]],
+        **_: Any,
+    ) -> UploadOutcome:
+        self.calls.append(request_id)
+        self.read.append(open_source().read())
+        if self.failure is not None:
+            raise self.failure
+        if request_id in self.merged:
+            return self.merged[request_id]
+        with commit_guard():
+            self.held_locks.append(bool(self.locks and self.locks.held))
+            if self.outcome.status is UploadStatus.COMPLETED:
+                self.merged[request_id] = self.outcome
+            return self.outcome
+
+    def table_spec(self, collection_id: str, data_type: str, settings: Settings) -> DataTypeSpec | None:
+        return None
+
+
+@dataclass
+class World:
+    """The processing service's dependencies, all in memory, and handles on each."""
+
+    uploads: InMemoryUploads
+    files: InMemoryFiles
+    collections: InMemoryCollections
+    data_types: InMemoryDataTypes
+    locks: RecordingLocks
+    data_plane: ScriptedDataPlane
+    settings: Settings
+
+    @property
+    def deps(self) -> Dependencies:
+        return Dependencies(
+            collections=self.collections,  # type: ignore[arg-type]
+            uploads=self.uploads,  # type: ignore[arg-type]
+            files=self.files,
+            data_types=self.data_types,  # type: ignore[arg-type]
+            commit_locks=self.locks,  # type: ignore[arg-type]
+            data_plane=self.data_plane,
+            settings=self.settings,
+        )
+
+
+def in_memory_world(*collections: Collection, **settings: object) -> World:
+    locks = RecordingLocks()
+    return World(
+        uploads=InMemoryUploads(),
+        files=InMemoryFiles(),
+        collections=InMemoryCollections(*collections),
+        data_types=InMemoryDataTypes(),
+        locks=locks,
+        data_plane=ScriptedDataPlane(locks=locks),
+        settings=make_settings(**settings),
+    )
