@@ -56,7 +56,7 @@ class CommitLockRepository:
         taken for ``wait_seconds``."""
         owner = uuid.uuid4().hex
         waited = self._acquire(name, owner)
-        if waited:
+        if waited is not None:
             logger.info("commit lock taken after waiting", extra={"lock": name, "waited_seconds": waited})
         stop = threading.Event()
         renewer = threading.Thread(target=self._renew, args=(name, owner, stop), daemon=True)
@@ -68,7 +68,10 @@ class CommitLockRepository:
             renewer.join()
             self._release(name, owner)
 
-    def _acquire(self, name: str, owner: str) -> float:
+    def _acquire(self, name: str, owner: str) -> float | None:
+        """Take the lock; how long that took if it was busy at first, else None."""
+        if self._try_take(name, owner):
+            return None
         started = self._clock()
         pause = _FIRST_PAUSE
         while not self._try_take(name, owner):
