@@ -133,3 +133,23 @@ def test_a_declared_type_body_within_the_nesting_limit_is_accepted(stack: Stack)
     )
 
     assert response.status == 201
+
+
+def test_two_files_in_one_body_are_422_and_nothing_is_stored(stack: Stack):
+    collection_id = stack.create_collection()
+    body, content_type = multipart_body(fields={}, file=("a.csv", TEN_ROWS))
+    boundary = content_type.split("boundary=")[1]
+    second = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="b.csv"\r\n\r\n'.encode()
+        + TEN_ROWS
+        + b"\r\n"
+    )
+    body = second + body
+
+    response = stack.call_api(
+        "append_request.json", collection_id=collection_id, multipart=(body, content_type)
+    )
+
+    assert response.status == 422
+    assert "one file per request" in response.json["message"]
+    assert stored_uploads(stack, collection_id) == []

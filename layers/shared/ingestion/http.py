@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from email.message import Message
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -19,6 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.params import UploadFile
 from pydantic import ValidationError
 
+from ingestion import multipart
 from ingestion.api_models import AppendRowsBody, ErrorItem, ErrorResponse
 from ingestion.errors import DataTypeConflict, InvalidInput, MalformedBody, NotFoundError
 from ingestion.json_nesting import TooDeep, check_depth
@@ -45,52 +45,38 @@ def parse_json_body(text: str) -> Any:
     return json.loads(text)
 
 
-def multipart_framing_problem(app: APIGatewayRestResolver) -> str | None:
-    """What is wrong with the framing of a multipart/form-data body, or None.
-
-    RFC 2046 frames the parts between ``--<boundary>`` lines and ends them with
-    ``--<boundary>--``. A body cut short (a dropped connection, a client that gave up) lacks that
-    end, and its last part would be stored cut; a body framed with another boundary than its
-    Content-Type names would be read as one part holding the framing.
-    """
+def multipart_body(app: APIGatewayRestResolver) -> tuple[bytes, str] | None:
+    """The raw bytes and Content-Type of a multipart/form-data request; None for any other."""
     event = app.current_event
     content_type = event.headers.get("content-type", "")
     if not content_type.lower().startswith(MULTIPART):
         return None
-    header = Message()
-    header["content-type"] = content_type
-    boundary = header.get_param("boundary")
-    if not isinstance(boundary, str) or not boundary:
-        return "the Content-Type multipart/form-data names no boundary; send it as curl --form does"
-    body = _body_bytes(event.body or "", event.is_base64_encoded)
-    delimiter = b"--" + boundary.encode()
-    if not (body.startswith(delimiter) or b"\r\n" + delimiter in body):
-        return (
-            f"the body's parts are not framed by the boundary '{boundary}' that its Content-Type names; "
-            "send the body and its Content-Type as one client builds them (e.g. curl --form file=@deals.csv)"
-        )
-    if b"\r\n" + delimiter + b"--" not in body:
-        return (
-            f"the body ends without its closing boundary '--{boundary}--': it was cut short, "
-            "so nothing was stored. Send the whole file again"
-        )
-    return None
-
-
-def _body_bytes(body: str, is_base64: bool) -> bytes:
-    if not is_base64:
-        return body.encode("latin-1", errors="replace")
+    body = event.body or ""
+    if not event.is_base64_encoded:
+        return body.encode("latin-1", errors="replace"), content_type
     try:
-        return base64.b64decode(body)
+        return base64.b64decode(body), content_type
     except binascii.Error:
-        return b""
+        return b"", content_type
+
+
+def multipart_framing_problem(app: APIGatewayRestResolver) -> str | None:
+    """What is wrong with the framing of a multipart request's body, or None."""
+    found = multipart_body(app)
+    return None if found is None else multipart.framing_problem(*found)
 
 
 def _complete_multipart_only(app: APIGatewayRestResolver, next_middleware: Any) -> Response:
-    """Refuse a multipart body that is not framed whole before any route stores a part of it."""
-    problem = multipart_framing_problem(app)
-    if problem is not None:
-        raise MalformedBody(problem)
+    """Refuse a multipart body that is not framed whole, or holds several files, before any
+    route stores a part of it."""
+    found = multipart_body(app)
+    if found is not None:
+        problem = multipart.framing_problem(*found)
+        if problem is not None:
+            raise MalformedBody(problem)
+        files = multipart.part_names(*found).count("file")
+        if files > 1:
+            raise InvalidInput("file", f"the body holds {files} files in 'file'; send one file per request")
     return next_middleware(app)
 
 
