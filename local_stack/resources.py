@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from local_stack.glue_concurrency import guard_glue_table_versions
 from local_stack.s3_notifications import complete_s3_notifications
 from local_stack.template import StackContext, Template
 
@@ -59,7 +60,8 @@ def create_resources(
     Resources that already exist under the same name are kept as they are.
 
     A bucket with notifications also makes a moto server running in this process send them
-    in S3's complete shape (see ``local_stack.s3_notifications``).
+    in S3's complete shape (see ``local_stack.s3_notifications``), and a Glue database makes
+    it refuse a table update from a stale version, as Glue does (see ``local_stack.glue_concurrency``).
     """
     if not isinstance(template, Template):
         template = Template.load(template, StackContext.from_environment(endpoint.rstrip("/")))
@@ -269,6 +271,8 @@ def _create_database(template: Template, logical_id: str, clients: _Clients, _: 
         for key, value in (properties.get("DatabaseInput") or {}).items()
         if key in ("Description", "LocationUri", "Parameters")
     }
+    # Iceberg commits to the database's tables rely on Glue refusing a stale VersionId.
+    guard_glue_table_versions()
     try:
         clients("glue").create_database(DatabaseInput={"Name": name, **database_input})
     except ClientError as error:
