@@ -1,4 +1,4 @@
-"""The service on one machine, without Docker: moto for AWS, the template's functions in-process.
+"""The service on one machine, without Docker: moto for AWS, the template's functions as local processes.
 
 ``make run`` starts it (``python -m local_stack``). Tests use its parts:
 

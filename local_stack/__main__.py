@@ -1,8 +1,10 @@
 """``python -m local_stack`` (``make run``): the whole service on 127.0.0.1 until Ctrl-C.
 
 Settings come from the environment: AWS_PORT (5000), API_PORT (3000), AWS_REGION (us-east-1),
-LOCAL_VISIBILITY_TIMEOUT (30 s), DEV_TOKEN (dev-token), DEV_TENANT (dev) and LOCAL_STACK_TEMPLATE
-(the project's template.yaml).
+LOCAL_VISIBILITY_TIMEOUT (30 s), LOCAL_CONCURRENCY (4: how many invocations of each SQS-triggered
+function run at once, each in a worker process of its own), DEV_TOKEN (dev-token), DEV_TENANT (dev),
+LOCAL_PARAMETER_OVERRIDES (template parameters as ``Name=Value Name2=Value2``, e.g.
+``MaxDecompressedMiB=64``) and LOCAL_STACK_TEMPLATE (the project's template.yaml).
 """
 
 from __future__ import annotations
@@ -25,7 +27,12 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    stack = LocalStack(LocalStackConfig.from_environment())
+    try:
+        config = LocalStackConfig.from_environment()
+    except ValueError as error:  # a setting that is not a number
+        print(f"cannot start the local stack: {error}", file=sys.stderr)
+        return 1
+    stack = LocalStack(config)
     try:
         stack.start()
     except OSError as error:

@@ -1,10 +1,13 @@
-"""The template's functions, run in this process the way the Lambda Python runtime runs them.
+"""The template's functions, run the way the Lambda Python runtime runs them.
 
 Each handler is imported from its CodeUri by file path under a module name of its own (every
 entry point is called ``app.py``), with its layers' directories on ``sys.path`` as Lambda puts
-them under ``/opt/python``. One lock per function serialises its invocations, like a single
-Lambda instance. Events and results make a round trip through JSON, as they do in Lambda, so
-a handler that returns something Lambda could not serialise fails here too.
+them under ``/opt/python``. By default a function runs in this process, one lock serialising
+its invocations like a single Lambda instance; a function given ``workers`` (the local stack
+gives them to its SQS-triggered functions, see ``local_stack.workers``) runs each invocation in
+a worker process of its own instead, several at once. Events and results make a round trip
+through JSON either way, as they do in Lambda, so a handler that returns something Lambda
+could not serialise fails here too.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from local_stack.template import ACCOUNT_ID, Template, TemplateError
 
@@ -76,6 +79,14 @@ class FakeLambdaContext:
         return f"FakeLambdaContext({self.function_name!r}, aws_request_id={self.aws_request_id!r})"
 
 
+class Workers(Protocol):
+    """Runs a function's invocations outside this process (``local_stack.workers.WorkerPool``)."""
+
+    def invoke(self, payload: str, context: FakeLambdaContext | None) -> str:
+        """The handler's result as JSON text for a JSON event; ``FunctionError`` if it fails."""
+        ...
+
+
 class FunctionError(Exception):
     """The function failed: Lambda's ``errorType`` and ``errorMessage`` for it."""
 
@@ -101,6 +112,7 @@ class LambdaFunction:
     region: str = "us-east-1"
     account_id: str = ACCOUNT_ID
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    workers: Workers | None = field(default=None, repr=False)
     _handler: Handler | None = field(default=None, repr=False)
 
     @property
@@ -112,13 +124,14 @@ class LambdaFunction:
         module, _, _ = self.handler.rpartition(".")
         return f"lambda_{self.logical_id}_{module.replace('.', '_')}"
 
-    def new_context(self) -> FakeLambdaContext:
+    def new_context(self, aws_request_id: str | None = None) -> FakeLambdaContext:
         return FakeLambdaContext(
             self.name,
             memory_limit_in_mb=self.memory_size,
             timeout_seconds=self.timeout,
             region=self.region,
             account_id=self.account_id,
+            aws_request_id=aws_request_id,
         )
 
     def load(self) -> Handler:
@@ -131,12 +144,28 @@ class LambdaFunction:
         return self._handler
 
     def invoke(self, event: dict[str, Any], context: FakeLambdaContext | None = None) -> Any:
-        """Run the handler on ``event`` as Lambda would, one invocation at a time.
+        """Run the handler on ``event`` as Lambda would: in a worker process when the function
+        has ``workers``, otherwise here, one invocation at a time.
 
-        Raises ``FunctionError`` when the handler raises, cannot be imported, or returns
-        something that is not JSON.
+        Raises ``FunctionError`` when the handler raises, cannot be imported, returns something
+        that is not JSON or is over Lambda's response limit, and, in a worker, when it runs past
+        its timeout or its process dies.
         """
         payload = json.dumps(event)
+        if self.workers is not None:
+            response = self.workers.invoke(payload, context)
+        else:
+            response = self._invoke_here(payload, context)
+        size = len(response.encode())
+        if size > INVOCATION_PAYLOAD_LIMIT:
+            raise FunctionError(
+                self.name,
+                "Function.ResponseSizeTooLarge",
+                f"response of {size} bytes exceeds Lambda's {INVOCATION_PAYLOAD_LIMIT}",
+            )
+        return json.loads(response)
+
+    def _invoke_here(self, payload: str, context: FakeLambdaContext | None) -> str:
         with self.lock:
             try:
                 handler = self.load()
@@ -165,16 +194,9 @@ class LambdaFunction:
                         self.timeout,
                     )
         try:
-            response = json.dumps(result)
+            return json.dumps(result)
         except (TypeError, ValueError) as error:
             raise FunctionError(self.name, "Runtime.MarshalError", str(error)) from error
-        if len(response.encode()) > INVOCATION_PAYLOAD_LIMIT:
-            raise FunctionError(
-                self.name,
-                "Function.ResponseSizeTooLarge",
-                f"response of {len(response.encode())} bytes exceeds Lambda's {INVOCATION_PAYLOAD_LIMIT}",
-            )
-        return json.loads(response)
 
 
 def load_handler(code_uri: str | Path, handler: str, module_name: str | None = None) -> Handler:

@@ -4,6 +4,12 @@
 resources on it, seeds a development token, serves the API and starts one SQS poller per
 ``Type: SQS`` function event; ``stop()`` undoes all of it, the process environment included,
 so tests can run the stack in-process on free ports.
+
+The API's functions run in this process, one invocation at a time each. An SQS-triggered
+function runs as in Lambda: up to LOCAL_CONCURRENCY (4) invocations at once, each with a batch
+of its own in a worker process of its own (``local_stack.workers``). The other settings are
+AWS_PORT, API_PORT, AWS_REGION, LOCAL_VISIBILITY_TIMEOUT, DEV_TOKEN, DEV_TENANT,
+LOCAL_PARAMETER_OVERRIDES and LOCAL_STACK_TEMPLATE (see ``LocalStackConfig.from_environment``).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from local_stack.resources import LOCAL_CREDENTIALS, create_resources
 from local_stack.template import StackContext, Template
 from local_stack.tokens import seed_token
 from local_stack.triggers import SqsPoller, sqs_event_sources
+from local_stack.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +55,19 @@ class LocalStackConfig:
     tokens_table: str = "TokensTable"
     poll_wait_seconds: int = 2
     parameter_overrides: dict[str, str] = field(default_factory=dict)
+    # How many invocations of each SQS-triggered function run at once, each in its own process.
+    concurrency: int = 4
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ValueError(f"LOCAL_CONCURRENCY must be at least 1, not {self.concurrency}")
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> LocalStackConfig:
-        """Settings from AWS_PORT, API_PORT, AWS_REGION, LOCAL_VISIBILITY_TIMEOUT, DEV_TOKEN, DEV_TENANT
-        and LOCAL_STACK_TEMPLATE (another template than the project's, e.g. in tests)."""
+        """Settings from AWS_PORT, API_PORT, AWS_REGION, LOCAL_VISIBILITY_TIMEOUT, DEV_TOKEN, DEV_TENANT,
+        LOCAL_CONCURRENCY, LOCAL_PARAMETER_OVERRIDES (the template's parameters, as
+        ``sam deploy --parameter-overrides`` takes them: ``Name=Value Name2=Value2``) and
+        LOCAL_STACK_TEMPLATE (another template than the project's, e.g. in tests)."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {
             "template_path": Path(env.get("LOCAL_STACK_TEMPLATE") or PROJECT_ROOT / "template.yaml"),
@@ -62,6 +77,8 @@ class LocalStackConfig:
             "visibility_timeout": int(env.get("LOCAL_VISIBILITY_TIMEOUT", 30)),
             "dev_token": env.get("DEV_TOKEN", "dev-token"),
             "dev_tenant": env.get("DEV_TENANT", "dev"),
+            "concurrency": _whole_number(env.get("LOCAL_CONCURRENCY", "4"), "LOCAL_CONCURRENCY"),
+            "parameter_overrides": _parameter_overrides(env.get("LOCAL_PARAMETER_OVERRIDES", "")),
         }
         values.update(overrides)
         return cls(**values)
@@ -77,6 +94,7 @@ class LocalStack:
         self.functions: dict[str, LambdaFunction] = {}
         self.api: ApiDefinition | None = None
         self.pollers: list[SqsPoller] = []
+        self.worker_pools: list[WorkerPool] = []
         self._moto: Any = None
         self._gateway_server: GatewayServer | None = None
         self._saved_environment: dict[str, str | None] = {}
@@ -146,7 +164,15 @@ class LocalStack:
             seed_token(
                 self._client("dynamodb"), self.names[config.tokens_table], config.dev_token, config.dev_tenant
             )
+        sources = [source for source in sqs_event_sources(self.template) if source.enabled]
+        # Workers start on first need, after the environment above: each inherits it as it starts.
+        for function_id in dict.fromkeys(source.function_id for source in sources):
+            function = self.functions[function_id]
+            function.workers = pool = WorkerPool(function, config.concurrency)
+            self.worker_pools.append(pool)
         for function in self.functions.values():
+            if function.workers is not None:
+                continue  # imported by each of its workers instead
             try:
                 function.load()
             except Exception as error:  # reported again, with its traceback, on each invocation
@@ -160,25 +186,32 @@ class LocalStack:
         self._gateway_server.start()
         self.api_port = self._gateway_server.port
 
-        for source in sqs_event_sources(self.template):
-            if not source.enabled:
-                continue
+        for source in sources:
             poller = SqsPoller(
                 source,
                 self.functions[source.function_id],
                 self._client("sqs"),
                 wait_seconds=config.poll_wait_seconds,
+                concurrency=config.concurrency,
             )
             poller.start()
             self.pollers.append(poller)
 
     def stop(self) -> None:
-        """Stop pollers, API and AWS services, and restore the environment. Safe to call twice."""
+        """Stop pollers, workers, API and AWS services, and restore the environment. Safe to call twice.
+
+        A worker's running invocation ends with it; its messages come back after the visibility timeout.
+        """
         for poller in self.pollers:
             poller.request_stop()
+        for pool in self.worker_pools:
+            pool.stop()
         for poller in self.pollers:
             poller.stop()
         self.pollers = []
+        self.worker_pools = []
+        for function in self.functions.values():
+            function.workers = None
         if self._gateway_server is not None:
             self._gateway_server.stop()
             self._gateway_server = None
@@ -233,7 +266,8 @@ class LocalStack:
         databases = [self.names[i] for i in template.resources_of_type("AWS::Glue::Database")]
         routes = [f"{route.method:<6} {route.resource}  -> {route.function_id}" for route in api.routes]
         triggers = [
-            f"{poller.source.queue_name} -> {poller.source.function_id} (batch {poller.source.batch_size})"
+            f"{poller.source.queue_name} -> {poller.source.function_id} (batch {poller.source.batch_size}, "
+            f"up to {poller.concurrency} at once in worker processes: LOCAL_CONCURRENCY)"
             for poller in self.pollers
         ]
         lines = [
@@ -351,6 +385,24 @@ def _block(title: str, items: list[str]) -> list[str]:
         return []
     first, *rest = items
     return [f"  {title:<14} {first}", *(f"  {'':<14} {item}" for item in rest)]
+
+
+def _parameter_overrides(text: str) -> dict[str, str]:
+    """``Name=Value`` pairs separated by spaces, as SAM takes them."""
+    overrides = {}
+    for pair in text.split():
+        name, equals, value = pair.partition("=")
+        if not name or not equals:
+            raise ValueError(f"LOCAL_PARAMETER_OVERRIDES takes Name=Value pairs, not {pair!r}")
+        overrides[name] = value
+    return overrides
+
+
+def _whole_number(value: str, variable: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{variable} must be a whole number, not {value!r}") from None
 
 
 def _available_port(port: int, variable: str) -> int:

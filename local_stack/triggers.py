@@ -5,6 +5,10 @@ build, and deletes the messages the invocation succeeded on: all of them, or all
 ``batchItemFailures`` when the event declares ``ReportBatchItemFailures``. When the function
 raises, nothing is deleted; the messages come back after the queue's visibility timeout and,
 after ``maxReceiveCount`` receives, the local SQS moves them to the dead-letter queue.
+
+As Lambda's pollers do, a poller runs up to ``concurrency`` invocations at once, each with a
+batch of its own: one thread per concurrent invocation receives a batch, invokes the function
+and deletes what succeeded, then receives the next.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import base64
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,7 +128,7 @@ def _message_attribute(value: dict[str, Any]) -> dict[str, Any]:
 
 
 class SqsPoller:
-    """Polls one queue for one function in a background thread until stopped."""
+    """Polls one queue for one function in ``concurrency`` background threads until stopped."""
 
     def __init__(
         self,
@@ -132,13 +137,15 @@ class SqsPoller:
         sqs_client: Any,
         *,
         wait_seconds: int = 2,
+        concurrency: int = 1,
     ) -> None:
         self.source = source
         self.function = function
         self.sqs = sqs_client
         self.wait_seconds = wait_seconds
+        self.concurrency = concurrency
         self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._queue_url: str | None = None
 
     @property
@@ -148,10 +155,14 @@ class SqsPoller:
         return self._queue_url
 
     def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._run, name=f"sqs-{self.source.function_id}-{self.source.event_name}", daemon=True
-        )
-        self._thread.start()
+        for number in range(1, self.concurrency + 1):
+            thread = threading.Thread(
+                target=self._run,
+                name=f"sqs-{self.source.function_id}-{self.source.event_name}-{number}",
+                daemon=True,
+            )
+            thread.start()
+            self._threads.append(thread)
 
     def request_stop(self) -> None:
         """Ask the poller to stop after its current receive or invocation."""
@@ -160,9 +171,10 @@ class SqsPoller:
     def stop(self, timeout: float | None = None) -> None:
         """Stop and wait for the poller (an invocation still running after ``timeout`` is left behind)."""
         self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout if timeout is not None else self.wait_seconds + 5)
-            self._thread = None
+        deadline = time.monotonic() + (timeout if timeout is not None else self.wait_seconds + 5)
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads = []
 
     def _run(self) -> None:
         while not self._stopping.is_set():

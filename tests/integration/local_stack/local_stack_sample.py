@@ -3,8 +3,11 @@
 It has every moving part of the real one (a TOKEN authorizer reading the tokens table, an API
 function that writes into the bucket, a bucket notification to a queue with a dead-letter
 queue, a worker and a dead-letter function), with stub handlers that record what they get
-under OUTPUT_DIR. The worker fails on purpose for keys containing ``raise`` (it raises) or
-``partial`` (it reports a batch item failure).
+under OUTPUT_DIR. The worker fails on purpose for keys containing ``raise`` (it raises),
+``partial`` (it reports a batch item failure), ``exit`` (its process exits at once) or
+``forever`` (it outlives any timeout). For keys containing ``slow`` (it sleeps a moment) or
+``meet`` (it waits until another ``meet`` invocation is running too, or gives up after a while)
+it records its process id and when it started and ended in ``timing-*.json``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ Parameters:
   MaxReceiveCount:
     Type: Number
     Default: 2
+  WorkerTimeout:
+    Type: Number
+    Default: 10
 Globals:
   Function:
     Runtime: python3.12
@@ -115,6 +121,7 @@ Resources:
     Properties:
       CodeUri: functions/worker/
       Handler: app.lambda_handler
+      Timeout: !Ref WorkerTimeout
       Events:
         Ingest:
           Type: SQS
@@ -185,23 +192,42 @@ def lambda_handler(event, context):
 WORKER = """
 import json
 import os
+import time
 from pathlib import Path
+
+MEET_GIVES_UP_AFTER = 10  # seconds: long enough for another worker's cold start
 
 
 def lambda_handler(event, context):
+    output = Path(os.environ["OUTPUT_DIR"])
     failures = []
     for record in event["Records"]:
         count = record["attributes"]["ApproximateReceiveCount"]
-        name = f"worker-{record['messageId']}-{count}.json"
-        (Path(os.environ["OUTPUT_DIR"]) / name).write_text(json.dumps(record))
+        name = f"{record['messageId']}-{count}.json"
+        (output / f"worker-{name}").write_text(json.dumps(record))
         body = json.loads(record["body"])
         if "Records" not in body:  # S3's s3:TestEvent
             continue
         key = body["Records"][0]["s3"]["object"]["key"]
+        started = time.time()
         if "raise" in key:
             raise RuntimeError("cannot process " + key)
         if "partial" in key:
             failures.append({"itemIdentifier": record["messageId"]})
+        if "exit" in key:
+            os._exit(3)
+        if "forever" in key:
+            (output / f"forever-{name}").write_text(json.dumps({"pid": os.getpid()}))
+            time.sleep(600)
+        if "slow" in key:
+            time.sleep(0.3)
+        if "meet" in key:
+            (output / f"meeting-{name}").write_text("")
+            while len(list(output.glob("meeting-*"))) < 2 and time.time() < started + MEET_GIVES_UP_AFTER:
+                time.sleep(0.02)
+        if "slow" in key or "meet" in key:
+            timing = {"key": key, "pid": os.getpid(), "start": started, "end": time.time()}
+            (output / f"timing-{name}").write_text(json.dumps(timing))
     return {"batchItemFailures": failures}
 """
 
