@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from local_stack.functions import INVOCATION_PAYLOAD_LIMIT, FunctionError, LambdaFunction
+from local_stack.malformed_requests import HeaderLines, parse_error_message
 from local_stack.template import StackContext, Template, TemplateError
 
 log = logging.getLogger(__name__)
@@ -698,6 +699,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     # An idle keep-alive connection is closed after this, so stopping the server leaves nothing behind.
     timeout = 60
     server: _HttpServer
+    _header_lines: HeaderLines | None = None
 
     def handle_expect_100(self) -> bool:
         # A client that waits for "100 Continue" learns of a body over the limit before sending it.
@@ -707,6 +709,27 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self._send(self.server.gateway.too_large_response())
             return False
         return super().handle_expect_100()
+
+    def parse_request(self) -> bool:
+        # The header lines are read through HeaderLines so that a refused one can be named.
+        self._header_lines = lines = HeaderLines(self.rfile)
+        self.rfile = lines  # type: ignore[assignment]
+        try:
+            return super().parse_request()
+        finally:
+            self.rfile = lines.stream
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Answer what the HTTP parsing refused in JSON, as every other error, instead of HTML."""
+        lines = self._header_lines
+        header = lines.header_name() if lines is not None else None
+        text = parse_error_message(code, message, request_line=self.requestline, header=header)
+        log.warning("refused a request from %s: %d %s", self.address_string(), code, text)
+        self.close_connection = True
+        # A request line that could not be read leaves the version at HTTP/0.9, whose answers
+        # have no status line or headers: the client would see the bare body.
+        self.request_version = self.protocol_version
+        self._send(_local_error(code, text))
 
     def _dispatch(self) -> None:
         started = time.monotonic()
@@ -737,6 +760,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         )
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, or one HTTP never heard of) is routed too, and answered 405
+        # with the methods the path accepts (or 404), never the standard library's 501.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def _read_body(self) -> bytes:
         """The request body, never more than API Gateway's limit of it in memory."""
