@@ -4,6 +4,7 @@
 #   make build   sam build, check the validator fits Lambda's 250 MB unzipped limit, smoke-test the layers
 #   make deploy  sam deploy --guided (needs AWS credentials)
 #   make bench   the validation and merge benchmark (ROWS= scales it)
+#   make openapi regenerate the API's OpenAPI document from the functions' routes
 #   make token   issue an API token in a deployed stack: make token STACK=ingestion TENANT=acme
 
 SHELL := /bin/bash
@@ -27,7 +28,7 @@ AWS_REGION ?= us-east-1
 export AWS_PORT ?= 5000
 export API_PORT ?= 3000
 
-.PHONY: help install run test lint validate unit integration build package-size deploy token bench clean
+.PHONY: help install run test lint validate unit integration build package-size deploy token bench openapi clean
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -81,6 +82,9 @@ deploy: build
 token: $(VENV)/.installed
 	@test -n "$(STACK)" -a -n "$(TENANT)" || { echo "usage: make token STACK=<stack name> TENANT=<tenant id>"; exit 1; }
 	$(PY) scripts/create_token.py --stack $(STACK) --tenant $(TENANT)
+
+openapi: $(VENV)/.installed
+	$(PY) scripts/openapi.py
 
 bench: $(VENV)/.installed
 	$(PY) -m bench

@@ -18,7 +18,7 @@ from ingestion.api_models import (
     data_type_response,
     upload_request_response,
 )
-from ingestion.http import api_resolver, rows_body_as_file, tenant_id
+from ingestion.http import api_resolver, responses, rows_body_as_file, tenant_id
 from ingestion.identifiers import AppendSeparator, DataTypeName
 from ingestion.observability import logger, metrics, tracer
 from ingestion.services.appends import submit_append
@@ -28,13 +28,25 @@ from ingestion.services.data_types import Declaration, declare_data_type
 app = api_resolver()
 
 
-@app.post("/api/collection", responses={201: {"description": "Collection created"}})
+@app.post(
+    "/api/collection",
+    summary="Create a collection",
+    responses=responses(201, CollectionResponse, "The collection, with its id.", 413, 415, 422),
+)
 def post_collection(body: Annotated[CreateCollectionBody, Body()]) -> tuple[CollectionResponse, int]:
     collection = create_collection(tenant_id(app), body.name)
     return collection_response(collection), 201
 
 
-@app.post("/api/collection/<collectionId>/data/<dataType>/append")
+@app.post(
+    "/api/collection/<collectionId>/data/<dataType>/append",
+    summary="Append a file to a collection's data type",
+    description=(
+        "Stores the file and answers at once with a queued upload request; poll it for the outcome. "
+        'The body is multipart/form-data, or the datasets API\'s JSON {"rows": [...]}.'
+    ),
+    responses=responses(202, UploadRequestResponse, "The upload request, queued.", 400, 404, 413, 415, 422),
+)
 def post_append(
     collection_id: Annotated[str, Path(alias="collectionId")],
     data_type: Annotated[str, Path(alias="dataType")],
@@ -59,7 +71,26 @@ def post_append(
     return upload_request_response(request), 202
 
 
-@app.put("/api/collection/<collectionId>/data/<dataType>")
+@app.put(
+    "/api/collection/<collectionId>/data/<dataType>",
+    summary="Declare a data type",
+    responses=responses(
+        201,
+        DataTypeResponse,
+        "Declared (200 if it was declared identically before).",
+        404,
+        409,
+        413,
+        415,
+        422,
+    )
+    | {
+        200: {
+            "description": "Declared identically before.",
+            "content": {"application/json": {"model": DataTypeResponse}},
+        }
+    },
+)
 def put_data_type(
     collection_id: Annotated[str, Path(alias="collectionId")],
     data_type: Annotated[DataTypeName, Path(alias="dataType")],

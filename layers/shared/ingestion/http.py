@@ -16,7 +16,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.params import UploadFile
-from pydantic import ValidationError
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel, ValidationError
 
 from ingestion import multipart
 from ingestion.api_models import AppendRowsBody, ErrorItem, ErrorResponse
@@ -25,6 +26,32 @@ from ingestion.json_nesting import TooDeep, check_depth
 from ingestion.observability import logger
 
 MULTIPART = "multipart/form-data"
+
+# What each error status means on this API, for the OpenAPI document (the body is ErrorResponse).
+ERROR_STATUSES = {
+    400: "The body is not whole multipart/form-data: cut short, or framed by another boundary.",
+    401: "Missing or unknown token.",
+    404: "Unknown collection (or another tenant's), data type or upload request.",
+    409: "The data type is built in, or declared before with another schema.",
+    413: "The body is over API Gateway's 10 MB, or its event over Lambda's 6 MB.",
+    415: "A Content-Type this route does not take.",
+    422: "A field is missing or invalid: errors[].field names it.",
+}
+
+
+def responses(
+    status: int, model: type[BaseModel], description: str, *errors: int
+) -> dict[int, OpenAPIResponse]:
+    """A route's answers for the OpenAPI document: its success and the errors it may give."""
+    documented: dict[int, OpenAPIResponse] = {
+        status: {"description": description, "content": {"application/json": {"model": model}}}
+    }
+    for error in (401, 422, *errors):
+        documented[error] = {
+            "description": ERROR_STATUSES[error],
+            "content": {"application/json": {"model": ErrorResponse}},
+        }
+    return documented
 
 
 def api_resolver() -> APIGatewayRestResolver:
