@@ -182,6 +182,20 @@ class Stack:
         assert response.status == 201, response.body
         return response.json["id"]
 
+    def append_file(
+        self, collection_id: str, name: str, content: bytes, data_type: str = "deals", **fields: str
+    ) -> str:
+        """Post a file to the append route as a multipart form; the queued request's id."""
+        body, content_type = multipart_body(fields=fields, file=(name, content))
+        response = self.call_api(
+            "append_request.json",
+            collection_id=collection_id,
+            data_type=data_type,
+            multipart=(body, content_type),
+        )
+        assert response.status == 202, response.body
+        return response.json["id"]
+
     def poll(self, collection_id: str, request_id: str) -> dict[str, Any]:
         response = self.call_api("status_request.json", collection_id=collection_id, request_id=request_id)
         assert response.status == 200, response.body

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 
-from tests.integration.harness import LEADS, Stack, multipart_body
+from tests.integration.harness import LEADS, Stack
 
 LEADS_CSV = b"id,score,updatedAt\nl1,0.5,2024-06-01T00:00:00Z\nl2,0.7,2024-06-02T00:00:00Z\n"
 
@@ -14,16 +14,9 @@ LEADS_CSV = b"id,score,updatedAt\nl1,0.5,2024-06-01T00:00:00Z\nl2,0.7,2024-06-02
 def append_file(
     stack: Stack, collection_id: str, data_type: str, name: str, content: bytes, **fields: str
 ) -> str:
-    body, content_type = multipart_body(fields=fields, file=(name, content))
-    response = stack.call_api(
-        "append_request.json",
-        collection_id=collection_id,
-        data_type=data_type,
-        multipart=(body, content_type),
-    )
-    assert response.status == 202, response.body
+    request_id = stack.append_file(collection_id, name, content, data_type, **fields)
     stack.deliver_notifications()
-    return response.json["id"]
+    return request_id
 
 
 def finished(stack: Stack, collection_id: str, data_type: str, request_id: str) -> dict:

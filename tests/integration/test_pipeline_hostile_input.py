@@ -11,24 +11,12 @@ import pytest
 from boto3.s3.transfer import TransferConfig
 
 from ingestion import aws
-from tests.integration.harness import Stack, multipart_body
+from tests.integration.harness import Stack
 
 HEADER = b"id,name,creationDatetime,status,value,lastUpdateDatetime"
 NOTES = {
     "fields": [{"name": "text", "type": "string"}, {"name": "score", "type": "number"}],
 }
-
-
-def append(stack: Stack, collection_id: str, name: str, content: bytes, data_type: str = "deals") -> str:
-    body, content_type = multipart_body(fields={}, file=(name, content))
-    response = stack.call_api(
-        "append_request.json",
-        collection_id=collection_id,
-        data_type=data_type,
-        multipart=(body, content_type),
-    )
-    assert response.status == 202, response.body
-    return response.json["id"]
 
 
 def deliver_once(stack: Stack) -> None:
@@ -112,7 +100,7 @@ def test_deeply_nested_json_ends_error_on_the_first_attempt_naming_the_line(
     stack: Stack, name: str, content: bytes, line: int
 ):
     collection_id = stack.create_collection()
-    request_id = append(stack, collection_id, name, content)
+    request_id = stack.append_file(collection_id, name, content)
 
     deliver_once(stack)
 
@@ -128,7 +116,7 @@ def test_a_gzip_inflating_past_the_limit_ends_error_saying_so(stack: Stack, monk
     collection_id = stack.create_collection()
     row = stack.sample_csv.split(b"\n")[1]
     bomb = gzip.compress(stack.sample_csv.split(b"\n")[0] + b"\n" + (row + b"\n") * 20_000)  # ~8 MB inflated
-    request_id = append(stack, collection_id, "deals.csv.gz", bomb)
+    request_id = stack.append_file(collection_id, "deals.csv.gz", bomb)
 
     deliver_once(stack)
 
@@ -143,7 +131,7 @@ def test_a_row_with_thousands_of_unknown_columns_completes_with_a_bounded_record
     extra = [f"custom_field_{n:05}_{'x' * 40}" for n in range(5000)]
     header = HEADER + b"," + ",".join(extra).encode()
     row = b"1,A,2024-05-01T08:00:00,open,10,2024-06-01T00:00:00" + b",v" * len(extra)
-    request_id = append(stack, collection_id, "wide.csv", header + b"\n" + row + b"\n")
+    request_id = stack.append_file(collection_id, "wide.csv", header + b"\n" + row + b"\n")
 
     deliver_once(stack)
 

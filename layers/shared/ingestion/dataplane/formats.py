@@ -21,7 +21,7 @@ import io
 import zlib
 from typing import BinaryIO
 
-from ingestion.dataplane.records import ChainedStream, OpenSource, UnreadableFile
+from ingestion.dataplane.records import ChainedStream, OpenSource, SourceStream, UnreadableFile
 from ingestion.domain import FileFormat, IngestOptions
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -157,19 +157,15 @@ def _read_up_to(stream: BinaryIO, size: int) -> bytes:
     return b"".join(parts)
 
 
-class _SizeLimit(io.RawIOBase):
+class _SizeLimit(SourceStream):
     """Passes ``source`` through until it has given ``limit`` bytes; one more is an
     :class:`UnreadableFile`."""
 
     def __init__(self, source: BinaryIO, limit: int, *, compressed: bool) -> None:
-        super().__init__()
-        self._source = source
+        super().__init__(source)
         self._left = limit
         self._limit = limit
         self._compressed = compressed
-
-    def readable(self) -> bool:
-        return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         # One byte past the limit is enough to know; never more is read than that.
@@ -187,13 +183,6 @@ class _SizeLimit(io.RawIOBase):
             f"{what} larger than {limit}, the most one upload may hold; nothing was merged. "
             "Split it into smaller files and upload each"
         )
-
-    def close(self) -> None:
-        if not self.closed:
-            try:
-                self._source.close()
-            finally:
-                super().close()
 
 
 class _Gunzip(io.RawIOBase):

@@ -48,6 +48,7 @@ from ingestion.dataplane.records import (
     Place,
     RawBatch,
     ReadAgain,
+    SourceStream,
     UnreadableFile,
 )
 from ingestion.json_nesting import MAX_JSON_DEPTH, NestingGauge, TooDeep
@@ -543,17 +544,13 @@ def _syntax_error(text: str, position: int, message: str) -> UnreadableFile:
     )
 
 
-class _NestingChecked(io.RawIOBase):
+class _NestingChecked(SourceStream):
     """``source`` measured as it is read: JSON nested deeper than :data:`MAX_JSON_DEPTH` is an
     :class:`UnreadableFile` before any parser recurses into it (the C++ parser would crash)."""
 
     def __init__(self, source: BinaryIO) -> None:
-        super().__init__()
-        self._source = source
+        super().__init__(source)
         self._gauge = NestingGauge(MAX_JSON_DEPTH)
-
-    def readable(self) -> bool:
-        return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         size = self._source.readinto(buffer)  # type: ignore[attr-defined]
@@ -563,13 +560,6 @@ class _NestingChecked(io.RawIOBase):
             except TooDeep as error:
                 raise UnreadableFile(f"{error}; nothing was merged", line=error.line) from None
         return size or 0
-
-    def close(self) -> None:
-        if not self.closed:
-            try:
-                self._source.close()
-            finally:
-                super().close()
 
 
 def _opened(open_source: OpenSource) -> BinaryIO:

@@ -120,16 +120,31 @@ class RecordReader(Protocol):
     def close(self) -> None: ...
 
 
-class ChainedStream(io.RawIOBase):
-    """``head`` bytes, then the rest of ``source``; closing it closes the source."""
+class SourceStream(io.RawIOBase):
+    """A raw stream that reads from ``source`` and closes it when closed: the base of the
+    streams that pass a file through on its way to a reader."""
 
-    def __init__(self, head: bytes, source: BinaryIO) -> None:
+    def __init__(self, source: BinaryIO) -> None:
         super().__init__()
-        self._head = memoryview(head)
         self._source = source
 
     def readable(self) -> bool:
         return True
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self._source.close()
+            finally:
+                super().close()
+
+
+class ChainedStream(SourceStream):
+    """``head`` bytes, then the rest of ``source``; closing it closes the source."""
+
+    def __init__(self, head: bytes, source: BinaryIO) -> None:
+        super().__init__(source)
+        self._head = memoryview(head)
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         if self._head:
@@ -140,10 +155,3 @@ class ChainedStream(io.RawIOBase):
         data = self._source.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
-
-    def close(self) -> None:
-        if not self.closed:
-            try:
-                self._source.close()
-            finally:
-                super().close()
