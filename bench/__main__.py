@@ -6,7 +6,9 @@ In one run, on the same generated files, each in a fresh process (:mod:`bench.ca
    (a) into an empty collection and (b) into one holding 1M rows, against
    ``pyarrow.csv.read_csv`` of the same file and a naive csv + pydantic baseline;
 2. a 10k-row increment (half updates of recent deals, half new) into the 1M-row collection,
-   against the same file into an empty one.
+   against the same file into an empty one;
+3. 1,000 consecutive 5-row upserts into one table (a CRM sync every minute): whether the
+   cost of an upload stays flat as the table's history grows.
 
 The large collections are built before their case (by ingesting generated chunks; timed
 for information). The targets are reported, never asserted: the machine may be shared and
@@ -31,7 +33,8 @@ from bench.workload import DEFAULT_BUILD_CHUNKS, DEFAULT_ROWS, DEFAULT_SEED, Wor
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 CASE_TIMEOUT_SECONDS = 3 * 3600
-SERIES = ("s3_read", "arrow_parse", "naive", "case1a", "case1b", "case2_empty", "case2_full")
+DEFAULT_SMALL_UPSERTS = 1000
+SERIES = ("s3_read", "arrow_parse", "naive", "case1a", "case1b", "case2_empty", "case2_full", "case3")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -61,14 +64,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--build-chunks", type=int, default=DEFAULT_BUILD_CHUNKS, help="uploads that build it"
     )
+    parser.add_argument(
+        "--small-upserts",
+        type=int,
+        default=int(os.environ.get("SMALL_UPSERTS") or DEFAULT_SMALL_UPSERTS),
+        help="consecutive 5-row upserts of case 3 (env SMALL_UPSERTS; default 1,000; ROWS does not scale it)",
+    )
     parser.add_argument("--data-dir", type=Path, default=BENCH / "data")
-    parser.add_argument("--output", type=Path, default=BENCH / "results.md")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="where the results go (default bench/results.md at the default size, else a file beside it)",
+    )
     parser.add_argument(
         "--profile",
         action="store_true",
         help="also cProfile the ingest cases into the run's log directory (slower: ratios not comparable)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.output is None:
+        # A quick, scaled-down run never overwrites the committed figures of the default size.
+        default = args.rows == DEFAULT_ROWS and args.small_upserts == DEFAULT_SMALL_UPSERTS
+        args.output = BENCH / ("results.md" if default else f"results.rows-{args.rows}.md")
+    return args
 
 
 class CaseRunner:
@@ -200,6 +218,19 @@ def main(argv: list[str] | None = None) -> None:
                 runner.run("ingest", f"2-increment-{number}-into-large", collection="incremented", **ingest)
             )
         phases["case 2, without the build"] = time.perf_counter() - phase - built.process_seconds
+
+        phase = time.perf_counter()
+        print(f"Case 3: {args.small_upserts:,} consecutive 5-row upserts into one table:", flush=True)
+        runs["case3"].append(
+            runner.run(
+                "small-upserts",
+                "3-small-upserts",
+                collection="synced",
+                request=f"{run_id}-sync",
+                uploads=args.small_upserts,
+            )
+        )
+        phases["case 3"] = time.perf_counter() - phase
 
     series = {name: Series(name, found) for name, found in runs.items()}
     total = time.perf_counter() - started

@@ -17,12 +17,16 @@ Cases:
 - ``naive``: the S3 object through ``csv.DictReader`` and one ``Deal.model_validate`` per
   row, no merge, nothing kept.
 - ``s3-read``: the S3 object's body drained, nothing parsed: what moto's S3 costs.
+- ``small-upserts``: ``--uploads`` consecutive upserts of the 5-row sample into one table,
+  each a newer version of the same deals, as a CRM sync sends them: every upload's time,
+  and what the table's history holds at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import io
 import json
 import resource
 import time
@@ -226,12 +230,60 @@ def s3_read(args: argparse.Namespace) -> dict[str, Any]:
     return measure(work, args.profile)
 
 
+def small_upserts(args: argparse.Namespace) -> dict[str, Any]:
+    from ingestion.dataplane import get_catalog, ingest_upload, table_identifier
+    from ingestion.schemas.deals import DEALS
+
+    _import_data_plane()
+    settings, s3 = _settings(args), _s3(args)
+    get_catalog(settings)
+    header, *rows = (
+        (Path(__file__).resolve().parent.parent / "events" / "deals.csv").read_bytes().splitlines()
+    )
+
+    def sync(number: int) -> bytes:
+        """The sample's deals as sync ``number`` sends them: last updated (and synced) later each time."""
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(1_750_000_000 + 60 * number)).encode()
+        return (
+            b"\n".join([header, *(row.rsplit(b",", 2)[0] + b"," + stamp + b"," + stamp for row in rows)])
+            + b"\n"
+        )
+
+    def work() -> dict[str, Any]:
+        seconds = []
+        for number in range(args.uploads):
+            data = sync(number)
+            start = time.perf_counter()
+            outcome = ingest_upload(
+                open_source=lambda data=data: io.BytesIO(data),
+                data_type=DEALS,
+                separator=",",
+                collection_id=args.collection,
+                request_id=f"{args.request}-{number}",
+                settings=settings,
+            )
+            seconds.append(time.perf_counter() - start)
+            _outcome_figures(outcome)
+        table = get_catalog(settings).load_table(table_identifier(settings, args.collection, "deals"))
+        bucket, key = table.metadata_location.removeprefix("s3://").split("/", 1)
+        return {
+            "upload_seconds": seconds,
+            "row_count": int(table.current_snapshot().summary["total-records"]),
+            "metadata_bytes": s3.head_object(Bucket=bucket, Key=key)["ContentLength"],
+            "manifests": len(table.current_snapshot().manifests(table.io)),
+            "snapshots": len(table.metadata.snapshots),
+        }
+
+    return measure(work, args.profile)
+
+
 CASES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "ingest": ingest,
     "build": build,
     "arrow-parse": arrow_parse,
     "naive": naive,
     "s3-read": s3_read,
+    "small-upserts": small_upserts,
 }
 
 
@@ -247,6 +299,7 @@ def main() -> None:
     parser.add_argument("--files", nargs="*", default=[], help="local chunk files (build)")
     parser.add_argument("--collection", help="collection id")
     parser.add_argument("--request", help="upload request id")
+    parser.add_argument("--uploads", type=int, default=1000, help="consecutive upserts (small-upserts)")
     parser.add_argument("--profile", type=Path, help="also write a cProfile of the timed work here")
     args = parser.parse_args()
     result = CASES[args.case](args)

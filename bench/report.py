@@ -131,7 +131,29 @@ def targets(workload: Workload, series: dict[str, Series]) -> list[Target]:
     for case, what in (("case1a", "1a"), ("case1b", "1b")):
         peak = series[case].peak_rss
         found.append(Target(f"{what}: peak RSS", mib(peak), peak / GIB, "< 2 GiB", peak < RSS_LIMIT))
+    start, _, end = upload_medians(series["case3"])
+    found.append(
+        Target(
+            f"3: {len(series['case3'].figure('upload_seconds')):,} 5-row upserts,"
+            " median of the last 50 vs the first 50",
+            f"{end:.2f} s vs {start:.2f} s",
+            end / start,
+            "<= 1.5x",
+            end / start <= 1.5,
+        )
+    )
     return found
+
+
+def upload_medians(series: Series, window: int = 50) -> tuple[float, float, float]:
+    """Median upload time of the first, middle and last ``window`` uploads of case 3."""
+    seconds = series.figure("upload_seconds")
+    middle = len(seconds) // 2 - window // 2
+    return (
+        statistics.median(seconds[:window]),
+        statistics.median(seconds[middle : middle + window]),
+        statistics.median(seconds[-window:]),
+    )
 
 
 def checks(workload: Workload, series: dict[str, Series]) -> list[str]:
@@ -147,6 +169,7 @@ def checks(workload: Workload, series: dict[str, Series]) -> list[str]:
         ("case2_empty", "inserted", lambda run: run.figures["inserted"], increment),
         ("case2_full", "updated", lambda run: run.figures["updated"], increment // 2),
         ("case2_full", "inserted", lambda run: run.figures["inserted"], increment - increment // 2),
+        ("case3", "row count", lambda run: run.figures["row_count"], 5),
     ]
     failures = []
     for name, what, get, want in expected:
@@ -318,6 +341,21 @@ def render(
             f"| {name} ({run.figures['row_count']:,} rows) | {len(chunks)} | {run.seconds:.1f} |"
             f" {chunks[0]:.2f} | {chunks[-1]:.2f} | {mib(run.peak_rss_bytes)} |"
         )
+    synced = series["case3"]
+    start, middle, end = upload_medians(synced)
+    lines += [
+        "",
+        "## Small, frequent upserts (case 3)",
+        "",
+        f"{len(synced.figure('upload_seconds')):,} consecutive upserts of the 5-row sample into one table,"
+        " each a newer version of the same deals. Median seconds per upload, and the table's history at"
+        " the end (what every commit reads):",
+        "",
+        "| first 50 | middle 50 | last 50 | metadata.json at the end | manifests | snapshots | rows |",
+        "|---|---|---|---|---|---|---|",
+        f"| {start:.3f} | {middle:.3f} | {end:.3f} | {synced.figure('metadata_bytes'):,} bytes"
+        f" | {synced.figure('manifests')} | {synced.figure('snapshots')} | {synced.figure('row_count')} |",
+    ]
     lines += ["", "## Run", "", "| phase | seconds |", "|---|---|"]
     lines += [f"| {name} | {seconds:.0f} |" for name, seconds in phases.items()]
     lines += [f"| **total** | **{total_seconds:.0f}** ({total_seconds / 60:.1f} min) |"]

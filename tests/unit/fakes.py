@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 
 from ingestion.domain import Collection, DataTypeStats, UploadOutcome, UploadRequest, UploadStatus
 from ingestion.errors import CollectionNotFound, FileReplaced, StatusConflict, UploadRequestNotFound
+from ingestion.repositories.commit_locks import HeldLock
 from ingestion.repositories.files import FileInfo, FileStore
 from ingestion.schemas.spec import DataTypeSpec
 from ingestion.services.processing import Dependencies
@@ -191,21 +192,32 @@ class InMemoryDataTypes:
 
 
 class RecordingLocks:
-    """Commit locks that record who held which table, and whether anyone held it at a time."""
+    """Commit locks that record who held which table, whether anyone held it at a time, and the
+    snapshots of merges not yet recorded (``unrecorded[table][request]``)."""
 
     def __init__(self) -> None:
         self.taken: list[str] = []
         self.held: set[str] = set()
+        self.unrecorded: dict[str, dict[str, int]] = {}
 
     @contextmanager
-    def hold(self, name: str) -> Iterator[None]:
+    def hold(self, name: str) -> Iterator[HeldLock]:
         assert name not in self.held, f"{name} held twice"
         self.taken.append(name)
         self.held.add(name)
+        noted = self.unrecorded.setdefault(name, {})
         try:
-            yield
+            yield HeldLock(
+                name=name,
+                owner="test",
+                kept_snapshots=set(noted.values()),
+                _note=lambda _table, _owner, request, snapshot: noted.__setitem__(request, snapshot),
+            )
         finally:
             self.held.discard(name)
+
+    def forget(self, name: str, request_id: str) -> None:
+        self.unrecorded.get(name, {}).pop(request_id, None)
 
 
 @dataclass
@@ -242,9 +254,10 @@ class ScriptedDataPlane:
             raise self.failure
         if request_id in self.merged:
             return self.merged[request_id]
-        with commit_guard():
+        with commit_guard() as lock:
             self.held_locks.append(bool(self.locks and self.locks.held))
             if self.outcome.status is UploadStatus.COMPLETED:
+                lock.keep_snapshot(request_id, len(self.merged) + 1)
                 self.merged[request_id] = self.outcome
             return self.outcome
 

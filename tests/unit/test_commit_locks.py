@@ -15,9 +15,9 @@ class AlwaysTaken:
     def __init__(self) -> None:
         self.tries = 0
 
-    def put_item(self, **_: object) -> None:
+    def update_item(self, **_: object) -> None:
         self.tries += 1
-        raise ClientError({"Error": {"Code": "ConditionalCheckFailedException"}}, "PutItem")
+        raise ClientError({"Error": {"Code": "ConditionalCheckFailedException"}}, "UpdateItem")
 
 
 class FakeTime:

@@ -80,6 +80,24 @@ def test_a_queued_upload_is_merged_under_its_tables_lock_and_recorded(world):
     assert world.collections.find(COLLECTION.id).data_types["deals"].row_count == 5
 
 
+def test_a_merge_is_kept_from_snapshot_expiry_until_its_outcome_is_recorded(world):
+    uploaded = queue_api_upload(world)
+    finish = world.uploads.finish
+
+    def dies_after_the_commit(*_: object) -> None:
+        raise RuntimeError("stopped before the outcome was recorded")
+
+    world.uploads.finish = dies_after_the_commit
+    with pytest.raises(RuntimeError):
+        process_uploaded_file(uploaded, world.deps)
+    assert world.locks.unrecorded[f"{COLLECTION.id}/deals"] == {REQUEST_ID: 1}
+
+    world.uploads.finish = finish
+    process_uploaded_file(uploaded, world.deps)
+
+    assert world.locks.unrecorded[f"{COLLECTION.id}/deals"] == {}
+
+
 def test_a_request_under_a_live_lease_is_left_to_its_attempt(world):
     uploaded = queue_api_upload(world)
     held_by_another_attempt(world, lease_seconds=600)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
+from ingestion.dataplane.commits import SnapshotKeeper
 from ingestion.dataplane.merge import MergeConflict, keep_newest_per_key, merge_into_collection
 from ingestion.dataplane.records import OpenSource, UnreadableFile
 from ingestion.dataplane.tables import (
@@ -61,7 +62,7 @@ def ingest_upload(
     collection_id: str,
     request_id: str,
     options: IngestOptions | None = None,
-    commit_guard: Callable[[], AbstractContextManager[object]] = nullcontext,
+    commit_guard: Callable[[], AbstractContextManager[SnapshotKeeper | None]] = nullcontext,
     catalog: Catalog | None = None,
     settings: Settings | None = None,
 ) -> UploadOutcome:
@@ -69,7 +70,8 @@ def ingest_upload(
 
     The merge (reading the stored keys, writing files, the commit) runs inside
     ``commit_guard()``: the caller's lock that makes merges of one table take turns, while
-    validation runs in parallel with any other.
+    validation runs in parallel with any other. What it yields keeps the snapshots of merges not
+    yet recorded from expiry (:mod:`.commits`); without one, the newest snapshots are kept.
 
     ``open_source`` returns a fresh binary stream of the file on each call: the file is
     read once on the success path and again only to locate problems. ``separator`` is one
@@ -106,7 +108,7 @@ def ingest_upload(
             extra={"request_id": request_id, "errors": checked.issue_count, "rows": checked.processed_lines},
         )
         return _outcome(checked, UploadStatus.ERROR)
-    with commit_guard():
+    with commit_guard() as keeper:
         return _merge(
             checked,
             checked.table,
@@ -115,6 +117,7 @@ def ingest_upload(
             request_id,
             catalog or get_catalog(settings),
             settings,
+            keeper,
         )
 
 
@@ -126,6 +129,7 @@ def _merge(
     request_id: str,
     catalog: Catalog,
     settings: Settings,
+    keeper: SnapshotKeeper | None,
 ) -> UploadOutcome:
     warnings = list(checked.warnings)
     if rows.num_rows == 0:
@@ -154,6 +158,7 @@ def _merge(
         newest.rows,
         request_id,
         added_fields=checked.new_fields,
+        keeper=keeper,
     )
     if merged.stale:
         warnings.append(

@@ -41,27 +41,39 @@ import pyarrow.compute as pc
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, GreaterThanOrEqual, LessThanOrEqual
-from pyiceberg.schema import Schema
-from pyiceberg.table import FileScanTask, Table, Transaction
+from pyiceberg.table import FileScanTask, Table
 
-from ingestion.dataplane.tables import iceberg_type, load_or_create_table, table_identifier
+from ingestion.dataplane.commits import (
+    FILE_COLUMN,
+    REQUEST_ID,
+    MergeConflict,
+    MergePlan,
+    MergeResult,
+    SnapshotKeeper,
+    commit_merge,
+    recorded_merge,
+)
+from ingestion.dataplane.tables import load_or_create_table, table_identifier
 from ingestion.observability import logger
 from ingestion.schemas.spec import DataTypeSpec, FieldSpec
 from ingestion.settings import Settings
 
-REQUEST_ID = "ingestion.request-id"
-ROWS_INSERTED = "ingestion.rows-inserted"
-ROWS_UPDATED = "ingestion.rows-updated"
-ROWS_STALE = "ingestion.rows-stale"
+__all__ = [
+    "FILE_COLUMN",
+    "REQUEST_ID",
+    "MergeConflict",
+    "MergePlan",
+    "MergeResult",
+    "keep_newest_per_key",
+    "merge_into_collection",
+    "plan_merge",
+    "recorded_merge",
+    "stored_versions",
+]
+
 MAX_COMMIT_ATTEMPTS = 5
 _LINE = "__line"
-# The column of the stored rows naming the data file (an index into StoredRows.files) each lives in.
-FILE_COLUMN = "__file"
 _READERS = 8
-
-
-class MergeConflict(RuntimeError):
-    """Concurrent writers kept moving the table; nothing was merged and the caller may retry."""
 
 
 @dataclass(frozen=True)
@@ -96,21 +108,6 @@ def keep_newest_per_key(rows: pa.Table, data_type: DataTypeSpec) -> NewestRows:
     repeated = rows.num_rows - pc.sum(first).as_py()
     examples = pc.unique(keys.filter(pc.invert(first)))[:5].to_pylist() if repeated else []
     return NewestRows(rows=rows.take(order.filter(first)), repeated=repeated, examples=examples)
-
-
-@dataclass(frozen=True)
-class MergePlan:
-    """What a merge writes: rows to append, stored keys they replace, and the counts.
-
-    ``replaced`` holds the stored rows (as read: key, version, file) being replaced.
-    """
-
-    rows: pa.Table
-    replaced_keys: pa.Array
-    inserted: int
-    updated: int
-    stale: int
-    replaced: pa.Table | None = None
 
 
 def plan_merge(rows: pa.Table, stored: pa.Table, data_type: DataTypeSpec) -> MergePlan:
@@ -153,19 +150,6 @@ def plan_merge(rows: pa.Table, stored: pa.Table, data_type: DataTypeSpec) -> Mer
     )
 
 
-@dataclass(frozen=True)
-class MergeResult:
-    """What a merge did, and the table it left: ``row_count`` is the snapshot's total-records."""
-
-    inserted: int
-    updated: int
-    stale: int
-    row_count: int
-    snapshot_id: int | None
-    sequence_number: int | None
-    replayed: bool = False  # the request had been merged before; the counts are those recorded then
-
-
 def merge_into_collection(
     catalog: Catalog,
     settings: Settings,
@@ -175,11 +159,14 @@ def merge_into_collection(
     request_id: str,
     *,
     added_fields: Sequence[FieldSpec] = (),
+    keeper: SnapshotKeeper | None = None,
 ) -> MergeResult:
     """Upsert ``rows`` (one per key) into the collection's table, exactly once per request.
 
     ``added_fields`` are columns of ``data_type`` (and of ``rows``) that the table may lack:
-    they are added, nullable, by the same commit that writes the rows.
+    they are added, nullable, by the same commit that writes the rows. ``keeper`` is told the
+    snapshot before it is committed, and names the snapshots expiry must keep (the commit
+    lock: see :mod:`.commits`).
     """
     identifier = table_identifier(settings, collection_id, data_type.name)
     table = load_or_create_table(catalog, settings, collection_id, data_type)
@@ -193,7 +180,7 @@ def merge_into_collection(
         stored = stored_versions(table, data_type, rows)
         plan = plan_merge(rows, stored.rows, data_type)
         try:
-            return _commit(table, plan, stored.files, data_type, request_id, added_fields)
+            return commit_merge(table, plan, stored.files, data_type, request_id, added_fields, keeper)
         except (CommitFailedException, ValidationException) as error:
             if attempt == MAX_COMMIT_ATTEMPTS:
                 raise MergeConflict(
@@ -205,23 +192,6 @@ def merge_into_collection(
             time.sleep(delay)
             table = catalog.load_table(identifier)
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-def recorded_merge(table: Table, request_id: str) -> MergeResult | None:
-    """The counts a previous commit of this request stamped on the table, if any."""
-    for snapshot in reversed(table.metadata.snapshots):
-        summary = snapshot.summary
-        if summary is not None and summary[REQUEST_ID] == request_id:
-            return MergeResult(
-                inserted=int(summary[ROWS_INSERTED] or 0),
-                updated=int(summary[ROWS_UPDATED] or 0),
-                stale=int(summary[ROWS_STALE] or 0),
-                row_count=int(summary["total-records"] or 0),
-                snapshot_id=snapshot.snapshot_id,
-                sequence_number=snapshot.sequence_number,
-                replayed=True,
-            )
-    return None
 
 
 @dataclass(frozen=True)
@@ -280,122 +250,3 @@ def _value_range(name: str, values: pa.ChunkedArray | pa.Array) -> BooleanExpres
 def _key_range(key: str, keys: pa.ChunkedArray | pa.Array) -> BooleanExpression:
     """The stored rows an incoming key can match: those within the keys' range (all with a null key)."""
     return _value_range(key, keys) or AlwaysTrue()
-
-
-def _commit(
-    table: Table,
-    plan: MergePlan,
-    files: list[FileScanTask],
-    data_type: DataTypeSpec,
-    request_id: str,
-    added_fields: Sequence[FieldSpec],
-) -> MergeResult:
-    transaction = table.transaction()
-    adds_columns = _add_columns(transaction, table.schema(), added_fields)
-    if plan.rows.num_rows == 0:
-        # Every row was stale: nothing to write, and nothing to stamp.
-        return _result(transaction.commit_transaction() if adds_columns else table, plan)
-    properties = {
-        REQUEST_ID: request_id,
-        ROWS_INSERTED: str(plan.inserted),
-        ROWS_UPDATED: str(plan.updated),
-        ROWS_STALE: str(plan.stale),
-    }
-    rows = _conform(plan.rows, transaction.table_metadata.schema())
-    if len(plan.replaced_keys) and data_type.key is not None and plan.replaced is not None:
-        _rewrite(transaction, table, rows, plan, files, data_type.key, properties)
-    else:
-        transaction.append(rows, snapshot_properties=properties)
-    result = _result(transaction.commit_transaction(), plan)
-    logger.info(
-        "upload merged",
-        extra={
-            "request_id": request_id,
-            "snapshot_id": result.snapshot_id,
-            "inserted": plan.inserted,
-            "updated": plan.updated,
-            "stale": plan.stale,
-        },
-    )
-    return result
-
-
-def _rewrite(
-    transaction: Transaction,
-    table: Table,
-    rows: pa.Table,
-    plan: MergePlan,
-    files: list[FileScanTask],
-    key: str,
-    properties: dict[str, str],
-) -> None:
-    """Stage one OVERWRITE snapshot: the files holding replaced rows make way for new files
-    holding their other rows and ``rows``, sorted on the key (one file per partition)."""
-    from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
-
-    assert plan.replaced is not None  # noqa: S101 - the caller checked
-    affected = [files[number] for number in pc.unique(plan.replaced.column(FILE_COLUMN)).to_pylist()]
-    metadata = transaction.table_metadata
-    schema = metadata.schema()
-    kept = ArrowScan(metadata, table.io, schema, AlwaysTrue()).to_table(affected)
-    kept = kept.filter(pc.invert(pc.is_in(kept.column(key), value_set=plan.replaced_keys)))
-    merged = pa.concat_tables([_conform(kept, schema), rows]).sort_by([(key, "ascending")])
-    with transaction.update_snapshot(snapshot_properties=properties).overwrite() as overwrite:
-        for task in affected:
-            overwrite.delete_data_file(task.file)
-        for data_file in _dataframe_to_data_files(
-            table_metadata=metadata, df=merged, io=table.io, write_uuid=overwrite.commit_uuid
-        ):
-            overwrite.append_data_file(data_file)
-
-
-def _add_columns(transaction: Transaction, schema: Schema, added_fields: Sequence[FieldSpec]) -> bool:
-    """Stage the columns ``schema`` lacks; True if there were any.
-
-    A column another upload added meanwhile is used if it has the inferred type; with another
-    type the merge cannot go on, and the upload is tried again later, checked against it.
-    """
-    missing = []
-    for spec in added_fields:
-        try:
-            column = schema.find_field(spec.name)
-        except ValueError:
-            missing.append(spec)
-            continue
-        if type(column.field_type) is not type(iceberg_type(spec)):
-            raise MergeConflict(
-                f"column '{spec.name}' was added to the table by another upload, as {column.field_type} "
-                f"rather than {spec.type.value}; try again to check the file against it"
-            )
-    if missing:
-        with transaction.update_schema() as update:
-            for spec in missing:
-                update.add_column((spec.name,), iceberg_type(spec), required=False)
-    return bool(missing)
-
-
-def _conform(rows: pa.Table, schema: Schema) -> pa.Table:
-    """``rows`` in the table's column order and types; columns it lacks are null."""
-    target = schema.as_arrow()
-    extra = set(rows.column_names) - set(target.names)
-    if extra:
-        raise MergeConflict(f"the table has no column {', '.join(sorted(extra))}; try again")
-    columns = [
-        rows.column(column.name) if column.name in rows.column_names else pa.nulls(rows.num_rows, column.type)
-        for column in target
-    ]
-    return pa.Table.from_arrays(columns, names=target.names).cast(target)
-
-
-def _result(table: Table, plan: MergePlan) -> MergeResult:
-    """The plan's counts with the table's size after it, read from the current snapshot."""
-    snapshot = table.current_snapshot()
-    summary = snapshot.summary if snapshot is not None else None
-    return MergeResult(
-        inserted=plan.inserted,
-        updated=plan.updated,
-        stale=plan.stale,
-        row_count=int(summary["total-records"] or 0) if summary is not None else 0,
-        snapshot_id=snapshot.snapshot_id if snapshot is not None else None,
-        sequence_number=snapshot.sequence_number if snapshot is not None else None,
-    )

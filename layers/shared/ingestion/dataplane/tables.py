@@ -15,7 +15,7 @@ from pyiceberg.catalog import Catalog, load_catalog
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
-from pyiceberg.table import Table
+from pyiceberg.table import Table, TableProperties
 from pyiceberg.table.sorting import SortField, SortOrder
 from pyiceberg.transforms import IdentityTransform, MonthTransform
 from pyiceberg.types import (
@@ -42,8 +42,20 @@ _DATA_TYPE = re.compile(r"^[a-z][a-z0-9_]*$")
 _PARTITION_FIELD_ID = 1000
 # Our merge recomputes which rows win against the table it commits on; pyiceberg's own
 # retry would instead replay the staged files on top of a newer table and could let a
-# stale row win or duplicate a key. So pyiceberg must not retry: see merge.py.
-TABLE_PROPERTIES = {"commit.retry.num-retries": "0"}
+# stale row win or duplicate a key. So pyiceberg must not retry: see merge.py. The others keep
+# what each commit reads and writes bounded as the table's history grows: see commits.py.
+# Merge the small manifests of single commits once this many have piled up: a scan of the
+# table reads at most about this many besides the merged ones.
+MIN_MANIFESTS_TO_MERGE = 16
+# Previous metadata files listed in metadata.json (older ones are deleted after each commit).
+PREVIOUS_METADATA_VERSIONS = 20
+TABLE_PROPERTIES = {
+    "commit.retry.num-retries": "0",
+    TableProperties.MANIFEST_MERGE_ENABLED: "true",
+    TableProperties.MANIFEST_MIN_MERGE_COUNT: str(MIN_MANIFESTS_TO_MERGE),
+    TableProperties.METADATA_DELETE_AFTER_COMMIT_ENABLED: "true",
+    TableProperties.METADATA_PREVIOUS_VERSIONS_MAX: str(PREVIOUS_METADATA_VERSIONS),
+}
 # What the schema cannot say about a data type, recorded on its table at creation so that
 # :func:`read_table_spec` gives the whole data type back.
 KEY_PROPERTY = "ingestion.key"
@@ -242,12 +254,14 @@ def load_or_create_table(
             properties=TABLE_PROPERTIES | data_type_properties(data_type),
         )
         logger.info("iceberg table ready", extra={"table": ".".join(identifier)})
-    if table.properties.get("commit.retry.num-retries") != TABLE_PROPERTIES["commit.retry.num-retries"]:
-        # A table made by another tool: switch pyiceberg's replaying retry off before merging.
+    differing = {
+        name: value for name, value in TABLE_PROPERTIES.items() if table.properties.get(name) != value
+    }
+    if differing:
+        # A table made by another tool, or before these properties: set them before merging
+        # (pyiceberg's replaying retry off, history bounded).
         with table.transaction() as transaction:
-            transaction.set_properties(
-                {"commit.retry.num-retries": TABLE_PROPERTIES["commit.retry.num-retries"]}
-            )
+            transaction.set_properties(differing)
     return table
 
 

@@ -6,10 +6,18 @@ table at once most attempts would be wasted and some uploads would run out of th
 merge (read stored keys, write files, commit) runs under a lock per table, while validation,
 the expensive part, stays parallel.
 
-The lock is a lease: an item naming its holder and when it expires, taken with a conditional
-write. The holder renews it from a background thread while it works, so a holder that crashed
-blocks the table for one lease at most. The lock only saves wasted work: correctness still
-rests on Iceberg's optimistic commit, which refuses a writer whose lease ran out unnoticed.
+The lock is a lease: the table's item names its holder and when the lease expires, taken with
+a conditional write. The holder renews it from a background thread while it works, so a holder
+that crashed blocks the table for one lease at most. The lock only saves wasted work:
+correctness still rests on Iceberg's optimistic commit, which refuses a writer whose lease
+ran out unnoticed.
+
+The item also keeps the table's **unrecorded merges**: the snapshot an upload is about to
+commit, noted under the lock just before the commit and forgotten once the upload's outcome is
+recorded. A snapshot noted there is one a redelivered upload may still need to find (the
+merge recognises an upload it already committed by the request id on its snapshot), so
+snapshot expiry keeps it whatever its age. Noting it is also the holder's last check that
+the lock is still its own before it commits.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -32,6 +41,27 @@ from ingestion.settings import get_settings
 # First and longest pause between two tries to take a busy lock (jittered).
 _FIRST_PAUSE = 0.05
 _LONGEST_PAUSE = 1.0
+_UNRECORDED = "unrecorded"
+
+
+class LockLost(RuntimeError):
+    """The lease ran out and another writer took the table: this one must not commit."""
+
+
+@dataclass
+class HeldLock:
+    """The lock as its holder sees it: the snapshots to keep, and a way to add one."""
+
+    name: str
+    owner: str
+    kept_snapshots: set[int]
+    _note: Callable[[str, str, str, int], None]
+
+    def keep_snapshot(self, request_id: str, snapshot_id: int) -> None:
+        """Note that ``request_id`` commits ``snapshot_id`` next; :class:`LockLost` if the lock
+        is no longer held."""
+        self._note(self.name, self.owner, request_id, snapshot_id)
+        self.kept_snapshots.add(snapshot_id)
 
 
 class CommitLockRepository:
@@ -51,30 +81,41 @@ class CommitLockRepository:
         self._sleep = sleep
 
     @contextmanager
-    def hold(self, name: str) -> Iterator[None]:
+    def hold(self, name: str) -> Iterator[HeldLock]:
         """Hold the lock named ``name`` for the ``with`` block; :class:`TableBusy` if it stays
         taken for ``wait_seconds``."""
         owner = uuid.uuid4().hex
-        waited = self._acquire(name, owner)
-        if waited is not None:
-            logger.info("commit lock taken after waiting", extra={"lock": name, "waited_seconds": waited})
+        lock = self._acquire(name, owner)
         stop = threading.Event()
         renewer = threading.Thread(target=self._renew, args=(name, owner, stop), daemon=True)
         renewer.start()
         try:
-            yield
+            yield lock
         finally:
             stop.set()
             renewer.join()
             self._release(name, owner)
 
-    def _acquire(self, name: str, owner: str) -> float | None:
-        """Take the lock; how long that took if it was busy at first, else None."""
-        if self._try_take(name, owner):
-            return None
+    def forget(self, name: str, request_id: str) -> None:
+        """The outcome of ``request_id`` is recorded: its snapshot need not be kept any more."""
+        try:
+            self._table.update_item(
+                Key={"tableId": name},
+                UpdateExpression="REMOVE #unrecorded.#request",
+                ConditionExpression="attribute_exists(#unrecorded.#request)",
+                ExpressionAttributeNames={"#unrecorded": _UNRECORDED, "#request": request_id},
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):  # nothing noted for it: nothing to forget
+                raise
+
+    def _acquire(self, name: str, owner: str) -> HeldLock:
+        lock = self._try_take(name, owner)
+        if lock is not None:
+            return lock
         started = self._clock()
         pause = _FIRST_PAUSE
-        while not self._try_take(name, owner):
+        while (lock := self._try_take(name, owner)) is None:
             waited = self._clock() - started
             if waited >= self.wait_seconds:
                 raise TableBusy(
@@ -83,21 +124,55 @@ class CommitLockRepository:
                 )
             self._sleep(pause * random.uniform(0.5, 1.5))  # noqa: S311 - jitter, not crypto
             pause = min(pause * 2, _LONGEST_PAUSE)
-        return round(self._clock() - started, 3)
+        logger.info(
+            "commit lock taken after waiting",
+            extra={"lock": name, "waited_seconds": round(self._clock() - started, 3)},
+        )
+        return lock
 
-    def _try_take(self, name: str, owner: str) -> bool:
+    def _try_take(self, name: str, owner: str) -> HeldLock | None:
         now = self._clock()
         try:
-            self._table.put_item(
-                Item={"tableId": name, "owner": owner, "expiresAt": int(now + self.lease_seconds) + 1},
-                ConditionExpression="attribute_not_exists(tableId) OR expiresAt < :now",
-                ExpressionAttributeValues={":now": int(now)},
+            item = self._table.update_item(
+                Key={"tableId": name},
+                UpdateExpression=(
+                    "SET #owner = :owner, expiresAt = :expires, "
+                    "#unrecorded = if_not_exists(#unrecorded, :none)"
+                ),
+                ConditionExpression="attribute_not_exists(#owner) OR expiresAt < :now",
+                ExpressionAttributeNames={"#owner": "owner", "#unrecorded": _UNRECORDED},
+                ExpressionAttributeValues={
+                    ":owner": owner,
+                    ":expires": int(now + self.lease_seconds) + 1,
+                    ":now": int(now),
+                    ":none": {},
+                },
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return None
+            raise
+        kept = {int(snapshot) for snapshot in (item.get(_UNRECORDED) or {}).values()}
+        return HeldLock(name=name, owner=owner, kept_snapshots=kept, _note=self._note)
+
+    def _note(self, name: str, owner: str, request_id: str, snapshot_id: int) -> None:
+        try:
+            self._table.update_item(
+                Key={"tableId": name},
+                UpdateExpression="SET #unrecorded.#request = :snapshot",
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={
+                    "#owner": "owner",
+                    "#unrecorded": _UNRECORDED,
+                    "#request": request_id,
+                },
+                ExpressionAttributeValues={":owner": owner, ":snapshot": str(snapshot_id)},
             )
         except ClientError as error:
             if _is_condition_failure(error):
-                return False
+                raise LockLost(f"the commit lock of {name} ran out and was taken over") from None
             raise
-        return True
 
     def _renew(self, name: str, owner: str, stop: threading.Event) -> None:
         while not stop.wait(self.lease_seconds / 3):
@@ -113,16 +188,18 @@ class CommitLockRepository:
                     },
                 )
             except ClientError as error:
-                # Lost (a pause longer than the lease) or unreachable: the commit's own check
-                # still refuses a stale writer, so carry on and let it decide.
+                # Lost (a pause longer than the lease) or unreachable: noting the snapshot
+                # before the commit checks ownership again, and the commit's own check
+                # refuses a stale writer.
                 logger.warning("commit lock not renewed", extra={"lock": name, "error": str(error)})
                 if _is_condition_failure(error):
                     return
 
     def _release(self, name: str, owner: str) -> None:
         try:
-            self._table.delete_item(
+            self._table.update_item(
                 Key={"tableId": name},
+                UpdateExpression="REMOVE #owner, expiresAt",
                 ConditionExpression="#owner = :owner",
                 ExpressionAttributeNames={"#owner": "owner"},
                 ExpressionAttributeValues={":owner": owner},

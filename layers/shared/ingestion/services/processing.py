@@ -39,7 +39,7 @@ from ingestion.errors import DataTypeNotFound, FileReplaced, RequestBusy, Status
 from ingestion.identifiers import request_id_for_object
 from ingestion.observability import logger, metrics
 from ingestion.repositories.collections import CollectionRepository, get_collection_repository
-from ingestion.repositories.commit_locks import CommitLockRepository, get_commit_lock_repository
+from ingestion.repositories.commit_locks import CommitLockRepository, HeldLock, get_commit_lock_repository
 from ingestion.repositories.data_types import DataTypeRepository, get_data_type_repository
 from ingestion.repositories.files import FileInfo, FileStore, get_file_store, storable_file_name
 from ingestion.repositories.uploads import UploadRequestRepository, get_upload_request_repository
@@ -71,7 +71,7 @@ class DataPlane(Protocol):
         collection_id: str,
         request_id: str,
         options: IngestOptions,
-        commit_guard: Callable[[], AbstractContextManager[object]],
+        commit_guard: Callable[[], AbstractContextManager[HeldLock]],
         settings: Settings,
     ) -> UploadOutcome: ...
 
@@ -167,7 +167,7 @@ def _ingest(
         data_type = resolve_data_type(request.collection_id, request.data_type, deps.data_types)
     except DataTypeNotFound as error:
         return _refused(f"{error}; it was removed after this file was uploaded. Nothing was merged."), None
-    table_lock = f"{request.collection_id}/{request.data_type}"
+    table_lock = _table_lock(request)
     try:
         outcome = deps.data_plane.ingest(
             open_source=lambda: deps.files.open(request.object_key, info.etag),
@@ -213,7 +213,20 @@ def _finish(
             raise
         return current
     _count(outcome)
+    _forget_snapshot(request, deps)
     return finished
+
+
+def _table_lock(request: UploadRequest) -> str:
+    return f"{request.collection_id}/{request.data_type}"
+
+
+def _forget_snapshot(request: UploadRequest, deps: Dependencies) -> None:
+    """The outcome is recorded: the merge's snapshot may be expired like any other."""
+    try:
+        deps.commit_locks.forget(_table_lock(request), request.id)
+    except Exception:  # one snapshot kept longer than needed; the upload itself is done
+        logger.exception("a recorded merge's snapshot stays kept", extra={"request_id": request.id})
 
 
 def _release(request: UploadRequest, deps: Dependencies) -> None:
