@@ -1,15 +1,18 @@
 """The whole service on this machine: local AWS services, the stack's resources, API and triggers.
 
 ``LocalStack(config).start()`` starts an embedded moto server, creates the template's
-resources on it, seeds a development token, serves the API and starts one SQS poller per
-``Type: SQS`` function event; ``stop()`` undoes all of it, the process environment included,
-so tests can run the stack in-process on free ports.
+resources on it, seeds a development token, serves the API, starts one SQS poller per
+``Type: SQS`` function event and one timer per ``Type: Schedule``/``ScheduleV2`` event
+(``local_stack.schedules``); ``stop()`` undoes all of it, the process environment included, so
+tests can run the stack in-process on free ports.
 
-The API's functions run in this process, one invocation at a time each. An SQS-triggered
-function runs as in Lambda: up to LOCAL_CONCURRENCY (4) invocations at once, each with a batch
-of its own in a worker process of its own (``local_stack.workers``). The other settings are
-AWS_PORT, API_PORT, AWS_REGION, LOCAL_VISIBILITY_TIMEOUT, DEV_TOKEN, DEV_TENANT,
-LOCAL_PARAMETER_OVERRIDES and LOCAL_STACK_TEMPLATE (see ``LocalStackConfig.from_environment``).
+The API's and the scheduled functions run in this process, one invocation at a time each. An
+SQS-triggered function runs as in Lambda: up to LOCAL_CONCURRENCY (4) invocations at once, each
+with a batch of its own in a worker process of its own (``local_stack.workers``). A scheduled
+function runs once per period of its ``rate(...)``, or every LOCAL_SCHEDULE_SECONDS when that is
+set (the only way a ``cron(...)`` schedule runs here). The other settings are AWS_PORT, API_PORT,
+AWS_REGION, LOCAL_VISIBILITY_TIMEOUT, DEV_TOKEN, DEV_TENANT, LOCAL_PARAMETER_OVERRIDES and
+LOCAL_STACK_TEMPLATE (see ``local_stack.config``).
 """
 
 from __future__ import annotations
@@ -18,16 +21,16 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
 
+from local_stack.config import LocalStackConfig
 from local_stack.functions import LambdaFunction, functions_from_template, runtime_environment
 from local_stack.gateway import ApiDefinition, ApiGateway, GatewayServer, api_from_template
 from local_stack.resources import LOCAL_CREDENTIALS, create_resources
+from local_stack.schedules import ScheduleTimer, schedule_sources
 from local_stack.template import StackContext, Template
 from local_stack.tokens import seed_token
 from local_stack.triggers import SqsPoller, sqs_event_sources
@@ -36,52 +39,10 @@ from local_stack.workers import WorkerPool
 log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Where a customer drops a file below the bucket's notification prefix (see the template's Outputs).
 UPLOAD_LAYOUT = "<collectionId>/<dataType>/"
-
-
-@dataclass
-class LocalStackConfig:
-    template_path: Path = PROJECT_ROOT / "template.yaml"
-    aws_port: int = 5000
-    api_port: int = 3000
-    region: str = "us-east-1"
-    # Replaces every queue's VisibilityTimeout: the template's 5400 s would make a retry take
-    # 90 minutes. None keeps the template's values.
-    visibility_timeout: int | None = 30
-    dev_token: str = "dev-token"  # noqa: S105 (a local development token, by design)
-    dev_tenant: str = "dev"
-    tokens_table: str = "TokensTable"
-    poll_wait_seconds: int = 2
-    parameter_overrides: dict[str, str] = field(default_factory=dict)
-    # How many invocations of each SQS-triggered function run at once, each in its own process.
-    concurrency: int = 4
-
-    def __post_init__(self) -> None:
-        if self.concurrency < 1:
-            raise ValueError(f"LOCAL_CONCURRENCY must be at least 1, not {self.concurrency}")
-
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> LocalStackConfig:
-        """Settings from AWS_PORT, API_PORT, AWS_REGION, LOCAL_VISIBILITY_TIMEOUT, DEV_TOKEN, DEV_TENANT,
-        LOCAL_CONCURRENCY, LOCAL_PARAMETER_OVERRIDES (the template's parameters, as
-        ``sam deploy --parameter-overrides`` takes them: ``Name=Value Name2=Value2``) and
-        LOCAL_STACK_TEMPLATE (another template than the project's, e.g. in tests)."""
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {
-            "template_path": Path(env.get("LOCAL_STACK_TEMPLATE") or PROJECT_ROOT / "template.yaml"),
-            "aws_port": int(env.get("AWS_PORT", 5000)),
-            "api_port": int(env.get("API_PORT", 3000)),
-            "region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
-            "visibility_timeout": int(env.get("LOCAL_VISIBILITY_TIMEOUT", 30)),
-            "dev_token": env.get("DEV_TOKEN", "dev-token"),
-            "dev_tenant": env.get("DEV_TENANT", "dev"),
-            "concurrency": _whole_number(env.get("LOCAL_CONCURRENCY", "4"), "LOCAL_CONCURRENCY"),
-            "parameter_overrides": _parameter_overrides(env.get("LOCAL_PARAMETER_OVERRIDES", "")),
-        }
-        values.update(overrides)
-        return cls(**values)
+# Where an API client with a file too large for the API gets a URL to PUT it to.
+UPLOAD_URL_ROUTE = "/api/collection/<collectionId>/data/<dataType>/append/upload-url"
 
 
 class LocalStack:
@@ -94,6 +55,7 @@ class LocalStack:
         self.functions: dict[str, LambdaFunction] = {}
         self.api: ApiDefinition | None = None
         self.pollers: list[SqsPoller] = []
+        self.timers: list[ScheduleTimer] = []
         self.worker_pools: list[WorkerPool] = []
         self._moto: Any = None
         self._gateway_server: GatewayServer | None = None
@@ -197,6 +159,20 @@ class LocalStack:
             poller.start()
             self.pollers.append(poller)
 
+        for schedule in schedule_sources(self.template):
+            period = config.schedule_seconds or schedule.rate_seconds
+            if not schedule.enabled or period is None:
+                if schedule.enabled:
+                    log.warning(
+                        "%s's schedule %s is not run locally: set LOCAL_SCHEDULE_SECONDS to run it",
+                        schedule.function_id,
+                        schedule.expression,
+                    )
+                continue
+            timer = ScheduleTimer(schedule, self.functions[schedule.function_id], period)
+            timer.start()
+            self.timers.append(timer)
+
     def stop(self) -> None:
         """Stop pollers, workers, API and AWS services, and restore the environment. Safe to call twice.
 
@@ -204,11 +180,16 @@ class LocalStack:
         """
         for poller in self.pollers:
             poller.request_stop()
+        for timer in self.timers:
+            timer.request_stop()
         for pool in self.worker_pools:
             pool.stop()
         for poller in self.pollers:
             poller.stop()
+        for timer in self.timers:
+            timer.stop()
         self.pollers = []
+        self.timers = []
         self.worker_pools = []
         for function in self.functions.values():
             function.workers = None
@@ -270,6 +251,12 @@ class LocalStack:
             f"up to {poller.concurrency} at once in worker processes: LOCAL_CONCURRENCY)"
             for poller in self.pollers
         ]
+        period_note = "set by" if self.config.schedule_seconds else "changed with"
+        schedules = [
+            f"{timer.source.function_id} every {timer.period_seconds:g} s "
+            f"({timer.source.expression} in AWS; {period_note} LOCAL_SCHEDULE_SECONDS)"
+            for timer in self.timers
+        ]
         lines = [
             "",
             "Local ingestion stack is running. Ctrl-C stops it.",
@@ -284,12 +271,18 @@ class LocalStack:
             *_block("Glue database", databases),
             *_block("Routes", routes),
             *_block("Triggers", triggers),
+            *_block("Schedules", schedules),
             "",
             "Create a collection, then append a file to it:",
             f"  curl -s {auth} -H 'Content-Type: application/json' \\",
             f'       -d \'{{"name": "CRM deals"}}\' {self.api_url}/api/collection',
             f"  curl -s {auth} -F file=@events/deals.csv \\",
             f"       {self.api_url}/api/collection/<collectionId>/data/deals/append",
+            "",
+            "A file over the API's ~4.5 MB: ask for an upload URL, then PUT the file to it:",
+            f"  curl -s {auth} -X POST \\",
+            f"       {self.api_url}{UPLOAD_URL_ROUTE.replace('<dataType>', 'deals')}",
+            '  curl -T export.csv "<uploadUrl>"',
             "",
             "Or drop a file into the bucket (the validator picks it up from the queue):",
             f"  aws --endpoint-url {self.aws_endpoint} s3 cp events/deals.csv \\",
@@ -368,7 +361,10 @@ class LocalStack:
         return ""
 
     def _large_file_hint(self) -> str:
-        return f"drop the file into the bucket instead: s3://{self.bucket_name()}/{self._notification_prefix()}{UPLOAD_LAYOUT}"
+        return (
+            f"ask for an upload URL (POST {UPLOAD_URL_ROUTE}) and PUT the file to it, or drop it into the "
+            f"bucket: s3://{self.bucket_name()}/{self._notification_prefix()}{UPLOAD_LAYOUT}"
+        )
 
     @staticmethod
     def _reset_shared_clients() -> None:
@@ -385,24 +381,6 @@ def _block(title: str, items: list[str]) -> list[str]:
         return []
     first, *rest = items
     return [f"  {title:<14} {first}", *(f"  {'':<14} {item}" for item in rest)]
-
-
-def _parameter_overrides(text: str) -> dict[str, str]:
-    """``Name=Value`` pairs separated by spaces, as SAM takes them."""
-    overrides = {}
-    for pair in text.split():
-        name, equals, value = pair.partition("=")
-        if not name or not equals:
-            raise ValueError(f"LOCAL_PARAMETER_OVERRIDES takes Name=Value pairs, not {pair!r}")
-        overrides[name] = value
-    return overrides
-
-
-def _whole_number(value: str, variable: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise ValueError(f"{variable} must be a whole number, not {value!r}") from None
 
 
 def _available_port(port: int, variable: str) -> int:

@@ -1,4 +1,5 @@
-"""Entry function: the API's POST routes. Stores uploads and answers 202 at once."""
+"""Entry function: the API's POST and PUT routes. Stores uploads (or hands out URLs to upload
+large files to) and answers at once."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ from ingestion.api_models import (
     DataTypeResponse,
     DeclareDataTypeBody,
     UploadRequestResponse,
+    UploadUrlBody,
+    UploadUrlResponse,
     collection_response,
     data_type_response,
     upload_request_response,
+    upload_url_response,
 )
 from ingestion.http import api_resolver, responses, rows_body_as_file, tenant_id
 from ingestion.identifiers import AppendSeparator, DataTypeName
@@ -24,6 +28,7 @@ from ingestion.observability import logger, metrics, tracer
 from ingestion.services.appends import submit_append
 from ingestion.services.collections import create_collection
 from ingestion.services.data_types import Declaration, declare_data_type
+from ingestion.services.upload_urls import request_upload_url
 
 app = api_resolver()
 
@@ -69,6 +74,38 @@ def post_append(
         allow_field_addition=allow_field_addition,
     )
     return upload_request_response(request), 202
+
+
+@app.post(
+    "/api/collection/<collectionId>/data/<dataType>/append/upload-url",
+    summary="Get a URL to upload a large file to",
+    description=(
+        "For files over the API's ~4.5 MB: records an upload request, queued until its file arrives, and "
+        "answers with a URL that takes the file in one PUT (up to 5 GB) until expiresAt; e.g. "
+        'curl -T deals.csv "$uploadUrl". Poll the request like any other. A request whose file '
+        "does not arrive in time ends `error`. The JSON body (optional) takes the append route's options."
+    ),
+    responses=responses(
+        201, UploadUrlResponse, "Where to PUT the file; its upload request is queued.", 404, 413, 415, 422
+    ),
+)
+def post_upload_url(
+    collection_id: Annotated[str, Path(alias="collectionId")],
+    data_type: Annotated[str, Path(alias="dataType")],
+    body: Annotated[UploadUrlBody | None, Body()] = None,
+) -> tuple[UploadUrlResponse, int]:
+    options = body or UploadUrlBody()
+    upload = request_upload_url(
+        tenant_id=tenant_id(app),
+        collection_id=collection_id,
+        data_type=data_type,
+        file_name=options.file_name,
+        content_type=options.content_type,
+        separator=options.separator,
+        max_bad_records=options.max_bad_records,
+        allow_field_addition=options.allow_field_addition,
+    )
+    return upload_url_response(upload), 201
 
 
 @app.put(

@@ -40,6 +40,7 @@ FUNCTION_IDS = {
     "authorizer": "AuthorizerFunction",
     "validator": "ValidatorFunction",
     "dead_letter": "DeadLetterFunction",
+    "upload_expiry": "UploadExpiryFunction",
 }
 
 
@@ -148,6 +149,7 @@ class Stack:
         raw_body: str | None = None,
         multipart: tuple[bytes, str] | None = None,
         query: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
         tenant: str = "dev",
     ) -> ApiResponse:
         """Call the entry or status function with a sample API event, as API Gateway would."""
@@ -168,6 +170,9 @@ class Stack:
             event["isBase64Encoded"] = True
             event["headers"]["Content-Type"] = content_type
             event["multiValueHeaders"]["Content-Type"] = [content_type]
+        for name, value in (headers or {}).items():
+            event["headers"][name] = value
+            event["multiValueHeaders"][name] = [value]
         if query is not None:
             event["queryStringParameters"] = query
             event["multiValueQueryStringParameters"] = {name: [value] for name, value in query.items()}
@@ -195,6 +200,24 @@ class Stack:
         )
         assert response.status == 202, response.body
         return response.json["id"]
+
+    def request_upload_url(
+        self, collection_id: str, data_type: str = "deals", tenant: str = "dev", **options: Any
+    ) -> dict[str, Any]:
+        """Ask the upload-URL route for a URL to PUT a file to, with these options; its answer."""
+        response = self.call_api(
+            "upload_url_request.json",
+            collection_id=collection_id,
+            data_type=data_type,
+            body=options,
+            tenant=tenant,
+        )
+        assert response.status == 201, response.body
+        return response.json
+
+    def run_upload_expiry(self) -> list[str]:
+        """Run the scheduled upload-expiry function once; the ids of the requests it ended."""
+        return self.invoke("upload_expiry", self.event("upload_expiry_schedule.json"))["expired"]
 
     def poll(self, collection_id: str, request_id: str) -> dict[str, Any]:
         response = self.call_api("status_request.json", collection_id=collection_id, request_id=request_id)

@@ -337,6 +337,22 @@ def test_append_options_travel_with_the_file(stack: Stack):
     assert (metadata["max-bad-records"], metadata["allow-field-addition"]) == ("3", "true")
 
 
+def test_append_options_are_kept_on_the_request_record_too(stack: Stack):
+    collection_id = stack.create_collection()
+    body, content_type = multipart_body(
+        fields={"maxBadRecords": "3", "allowFieldAddition": "true"}, file=("deals.csv", stack.sample_csv)
+    )
+
+    response = stack.call_api(
+        "append_request.json", collection_id=collection_id, multipart=(body, content_type)
+    )
+
+    item = stack.upload_requests.get_item(
+        Key={"collectionKey": f"{collection_id}#deals", "id": response.json["id"]}
+    )["Item"]
+    assert (item["maxBadRecords"], item["allowFieldAddition"], item["contentType"]) == (3, True, "text/csv")
+
+
 def test_a_negative_max_bad_records_is_422(stack: Stack):
     collection_id = stack.create_collection()
     body, content_type = multipart_body(fields={"maxBadRecords": "-1"}, file=("deals.csv", stack.sample_csv))

@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
-from ingestion.domain import Collection, DataTypeStats, UploadOutcome, UploadRequest, UploadStatus
+from ingestion.domain import (
+    Collection,
+    DataTypeStats,
+    IngestOptions,
+    UploadOutcome,
+    UploadRequest,
+    UploadStatus,
+)
 from ingestion.errors import CollectionNotFound, FileReplaced, StatusConflict, UploadRequestNotFound
 from ingestion.repositories.commit_locks import HeldLock
 from ingestion.repositories.files import FileInfo, FileStore
@@ -52,7 +59,17 @@ class InMemoryUploads:
             raise UploadRequestNotFound(request_id)
         return request
 
-    def start(self, request: UploadRequest, now: datetime, lease_seconds: int) -> UploadRequest:
+    def waiting_for_file(self, expired_before: datetime, limit: int) -> list[UploadRequest]:
+        waiting = [
+            request
+            for request in self.requests.values()
+            if request.awaiting_file_until is not None and request.awaiting_file_until < expired_before
+        ]
+        return sorted(waiting, key=lambda request: request.awaiting_file_until)[:limit]
+
+    def start(
+        self, request: UploadRequest, now: datetime, lease_seconds: int, size_bytes: int | None = None
+    ) -> UploadRequest:
         current = self.requests[request.id]
         abandoned = current.status is UploadStatus.IN_PROGRESS and self.leases[request.id] < int(
             now.timestamp()
@@ -64,6 +81,9 @@ class InMemoryUploads:
                 "status": UploadStatus.IN_PROGRESS,
                 "attempt": current.attempt + 1,
                 "started_datetime": now,
+                "message": None,
+                "awaiting_file_until": None,
+                "size_bytes": current.size_bytes if size_bytes is None else size_bytes,
             }
         )
         self.requests[request.id] = started
@@ -84,6 +104,7 @@ class InMemoryUploads:
                 "validation_errors": outcome.validation_errors or None,
                 "validation_error_count": outcome.validation_error_count,
                 "finished_datetime": now,
+                "awaiting_file_until": None,
             }
         )
         self.requests[request.id] = finished
@@ -103,11 +124,28 @@ class InMemoryUploads:
         current = self.requests[request.id]
         if current.status.is_final:
             raise StatusConflict(f"upload request {request.id} was already finished or taken over")
+        return self._end(current, message, now)
+
+    def expire_upload_url(
+        self, request: UploadRequest, message: str, now: datetime, expired_before: datetime
+    ) -> UploadRequest:
+        current = self.requests[request.id]
+        waiting = current.awaiting_file_until is not None and current.awaiting_file_until < expired_before
+        if current.status is not UploadStatus.QUEUED or not waiting:
+            raise StatusConflict(f"upload request {request.id} was already finished or taken over")
+        return self._end(current, message, now)
+
+    def _end(self, current: UploadRequest, message: str, now: datetime) -> UploadRequest:
         failed = current.model_copy(
-            update={"status": UploadStatus.ERROR, "message": message, "finished_datetime": now}
+            update={
+                "status": UploadStatus.ERROR,
+                "message": message,
+                "finished_datetime": now,
+                "awaiting_file_until": None,
+            }
         )
-        self.requests[request.id] = failed
-        self.leases.pop(request.id, None)
+        self.requests[current.id] = failed
+        self.leases.pop(current.id, None)
         return failed
 
     def _check_held(self, request: UploadRequest) -> None:
@@ -130,15 +168,27 @@ class InMemoryFiles(FileStore):
         self.objects: dict[str, StoredObject] = {}
         self.reports: dict[str, bytes] = {}
 
-    def drop(self, key: str, content: bytes, *, etag: str = '"e1"', written: datetime | None = None) -> None:
-        """A file written straight into the bucket (no request in its metadata)."""
+    def drop(
+        self,
+        key: str,
+        content: bytes,
+        *,
+        etag: str = '"e1"',
+        written: datetime | None = None,
+        content_type: str | None = None,
+    ) -> None:
+        """A file written straight into the bucket, or PUT to an upload URL (no request in its metadata)."""
         info = FileInfo(
             size_bytes=len(content),
             upload=None,
             etag=etag,
             last_modified=written or datetime(2026, 11, 28, tzinfo=UTC),
+            content_type=content_type,
         )
         self.objects[key] = StoredObject(content, info)
+
+    def upload_url(self, key: str, expires_in_seconds: int) -> str:
+        return f"https://{self.bucket}.s3.example/{key}?X-Amz-Expires={expires_in_seconds}"
 
     def info(self, key: str) -> FileInfo | None:
         stored = self.objects.get(key)
@@ -211,7 +261,9 @@ class RecordingLocks:
                 name=name,
                 owner="test",
                 kept_snapshots=set(noted.values()),
-                _note=lambda _table, _owner, request, snapshot: noted.__setitem__(request, snapshot),
+                _note=lambda _name, _owner, request_id, snapshot_id: noted.__setitem__(
+                    request_id, snapshot_id
+                ),
             )
         finally:
             self.held.discard(name)
@@ -225,7 +277,8 @@ class ScriptedDataPlane:
     """A data plane whose outcome (or failure) the test decides.
 
     Like the real one, it merges a request once: a request id it already merged is answered
-    with the counts recorded then. ``read`` holds the bytes each call read from the file.
+    with the counts recorded then. ``read`` holds the bytes each call read from the file, and
+    ``asked`` the separator and options each call was given.
     """
 
     outcome: UploadOutcome = field(
@@ -237,6 +290,7 @@ class ScriptedDataPlane:
     merged: dict[str, UploadOutcome] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
     read: list[bytes] = field(default_factory=list)
+    asked: list[tuple[str, IngestOptions]] = field(default_factory=list)
     held_locks: list[bool] = field(default_factory=list)
     locks: RecordingLocks | None = None
 
@@ -245,11 +299,14 @@ class ScriptedDataPlane:
         *,
         open_source: Callable[[], BinaryIO],
         request_id: str,
+        separator: str,
+        options: IngestOptions,
         commit_guard: Callable[[], AbstractContextManager[object]],
         **_: Any,
     ) -> UploadOutcome:
         self.calls.append(request_id)
         self.read.append(open_source().read())
+        self.asked.append((separator, options))
         if self.failure is not None:
             raise self.failure
         if request_id in self.merged:

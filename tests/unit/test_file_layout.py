@@ -24,3 +24,23 @@ def test_dropped_files_name_collection_and_data_type_in_their_key(files):
 )
 def test_keys_outside_the_layout_are_not_routed(files, key):
     assert files.locate(key) is None
+
+
+def test_an_upload_url_file_names_its_request_in_its_key(files):
+    assert files.api_upload_request_id("incoming/c1/deals/api/01jd3k8a2b3c4d5e6f7g8h9j0k") == (
+        "01jd3k8a2b3c4d5e6f7g8h9j0k"
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "named"),
+    [
+        ("incoming/c1/deals/api/sub/x.csv", "sub/x.csv"),  # the whole api/ folder is the service's
+        ("incoming/c1/deals/export.csv", None),
+        ("incoming/c1/deals/apis/x", None),
+        ("incoming/c1/deals/api", None),
+        ("warehouse/c1/deals/api/x", None),
+    ],
+)
+def test_only_keys_under_a_data_types_api_folder_name_a_request(files, key, named):
+    assert files.api_upload_request_id(key) == named

@@ -7,6 +7,7 @@ the service did: whether it merged, what it recorded, what it left for the next 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -23,6 +24,7 @@ from ingestion.domain import (
 from ingestion.errors import FileReplaced, RequestBusy, TableBusy
 from ingestion.repositories.files import FileInfo, StoredUpload
 from ingestion.services.processing import UploadedObject, fail_uploaded_file, process_uploaded_file
+from ingestion.services.upload_urls import expire_upload_urls, request_upload_url
 from ingestion.summaries import RECORD_WARNINGS
 from tests.unit.fakes import BUCKET, StoredObject, World, in_memory_world
 
@@ -263,3 +265,113 @@ def test_an_outcome_that_fits_writes_no_report(world):
     process_uploaded_file(queue_api_upload(world), world.deps)
 
     assert world.files.reports == {}
+
+
+# --------------------------------------------------------------------------- files PUT to upload URLs
+
+
+def ask_for_upload_url(world: World, **options: object) -> UploadRequest:
+    """What the upload-URL route leaves behind: a queued request waiting for its file."""
+    return request_upload_url(
+        tenant_id=COLLECTION.tenant_id,
+        collection_id=COLLECTION.id,
+        data_type="deals",
+        collections=world.collections,  # type: ignore[arg-type]
+        uploads=world.uploads,  # type: ignore[arg-type]
+        files=world.files,
+        data_types=world.data_types,  # type: ignore[arg-type]
+        settings=world.settings,
+        **options,  # type: ignore[arg-type]
+    ).request
+
+
+def put_to_upload_url(world: World, request: UploadRequest, content: bytes) -> UploadedObject:
+    """The file as a PUT to the URL stores it: at the request's key, with no metadata."""
+    world.files.drop(request.object_key, content, content_type="binary/octet-stream")
+    return UploadedObject(bucket=BUCKET, key=request.object_key)
+
+
+def test_a_file_put_to_an_upload_url_is_merged_as_its_request_with_the_options_asked_for(world):
+    request = ask_for_upload_url(
+        world,
+        file_name="export.csv",
+        content_type="text/csv",
+        separator=";",
+        max_bad_records=3,
+        allow_field_addition=True,
+    )
+
+    content = b"id\n1\n2\n"
+
+    done = process_uploaded_file(put_to_upload_url(world, request, content), world.deps)
+
+    assert (done.id, done.status, done.size_bytes) == (request.id, UploadStatus.COMPLETED, len(content))
+    assert len(world.uploads.requests) == 1
+    ((separator, options),) = world.data_plane.asked
+    assert separator == ";"
+    assert (options.file_name, options.content_type) == ("export.csv", "text/csv")
+    assert (options.max_bad_records, options.allow_field_addition) == (3, True)
+
+
+def test_a_file_put_to_an_upload_url_stops_waiting_once_its_processing_starts(world):
+    request = ask_for_upload_url(world)
+    world.data_plane.failure = MergeConflict("the table kept changing")  # the attempt fails after starting
+
+    with pytest.raises(MergeConflict):
+        process_uploaded_file(put_to_upload_url(world, request, b"id\n1\n"), world.deps)
+
+    started = world.uploads.requests[request.id]
+    assert (started.status, started.message, started.size_bytes) == (UploadStatus.IN_PROGRESS, None, 5)
+    assert started.awaiting_file_until is None
+
+
+def test_a_file_under_api_naming_no_request_is_ignored(world):
+    key = f"incoming/{COLLECTION.id}/deals/api/01jd3k8a2b3c4d5e6f7g8h9zzz"
+    world.files.drop(key, b"id\n1\n")
+
+    assert process_uploaded_file(UploadedObject(bucket=BUCKET, key=key), world.deps) is None
+
+    assert world.uploads.requests == {}
+    assert world.data_plane.calls == []
+
+
+def test_a_file_arriving_after_its_request_expired_changes_nothing(world):
+    request = ask_for_upload_url(world)
+    (expired,) = expire_upload_urls(
+        now=request.awaiting_file_until + timedelta(days=1),
+        uploads=world.uploads,  # type: ignore[arg-type]
+        settings=world.settings,
+    )
+
+    late = process_uploaded_file(put_to_upload_url(world, request, b"id\n1\n"), world.deps)
+
+    assert late == expired
+    assert world.data_plane.calls == []
+
+
+def test_a_request_recorded_without_its_options_reads_them_from_the_files_metadata(world):
+    uploaded = queue_api_upload(world)  # a record written before the options were kept on it
+    info = world.files.objects[KEY].info
+    world.files.objects[KEY] = StoredObject(
+        b"id\n1\n", replace(info, max_bad_records=2, allow_field_addition=True, content_type="text/csv")
+    )
+
+    process_uploaded_file(uploaded, world.deps)
+
+    ((_, options),) = world.data_plane.asked
+    assert (options.max_bad_records, options.allow_field_addition, options.content_type) == (
+        2,
+        True,
+        "text/csv",
+    )
+
+
+def test_a_dropped_file_keeps_the_options_of_its_metadata_on_its_request(world):
+    key = f"incoming/{COLLECTION.id}/deals/export.csv"
+    world.files.drop(key, b"id\n1\n")
+    info = world.files.objects[key].info
+    world.files.objects[key] = StoredObject(b"id\n1\n", replace(info, max_bad_records=4))
+
+    request = process_uploaded_file(UploadedObject(bucket=BUCKET, key=key), world.deps)
+
+    assert (request.max_bad_records, request.allow_field_addition) == (4, False)

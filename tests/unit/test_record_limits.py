@@ -8,7 +8,11 @@ from urllib.parse import quote
 import pytest
 
 from ingestion.domain import UploadOutcome, UploadStatus, ValidationIssue
-from ingestion.repositories.files import MAX_FILE_NAME_METADATA_BYTES, storable_file_name
+from ingestion.repositories.files import (
+    MAX_FILE_NAME_METADATA_BYTES,
+    storable_content_type,
+    storable_file_name,
+)
 from ingestion.summaries import ELLIPSIS, ISSUE_VALUE_BYTES, cut_text, summarise
 
 
@@ -82,3 +86,18 @@ def test_a_long_ascii_name_is_cut_to_255_characters():
 
     assert len(stored) == 255
     assert stored.endswith("….ndjson")
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("text/csv; charset=utf-8", "text/csv; charset=utf-8"),
+        ("text/csv; " + "x=y; " * 100, "text/csv"),  # too long: its media type is what matters
+        ("text/csv; name=dé", "text/csv"),
+        ("tëxt/csv", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_a_content_type_is_kept_only_as_one_short_line_of_ascii(sent, kept):
+    assert storable_content_type(sent) == kept

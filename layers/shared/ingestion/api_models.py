@@ -7,13 +7,17 @@ Kept apart from the domain entities; :func:`upload_request_response` and
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from ingestion.domain import Collection, UploadRequest, UploadSource, UploadStatus
+from ingestion.domain import Collection, UploadRequest, UploadSource, UploadStatus, UploadUrl
+from ingestion.identifiers import AppendSeparator
 from ingestion.schemas.spec import DataTypeSpec, FieldType
+
+# A media type, maybe with parameters (RFC 6838's characters): ``text/csv; charset=utf-8``.
+MEDIA_TYPE_PATTERN = r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+ *(;[ -~]*)?$"
 
 
 class ApiModel(BaseModel):
@@ -161,6 +165,48 @@ class AppendRowsBody(ApiModel):
     rows: list[dict[str, Any]] = Field(min_length=1)
     max_bad_records: int = Field(default=0, ge=0)
     allow_field_addition: bool = False
+
+
+class UploadUrlBody(ApiModel):
+    """How the file to be PUT to the upload URL is to be read: the append route's options."""
+
+    file_name: str | None = Field(
+        default=None, description="The file's name; its extension tells the format (.csv, .json, .ndjson)."
+    )
+    separator: Annotated[AppendSeparator, Field(description="CSV field separator, or 'auto'.")] = ","
+    max_bad_records: int = Field(default=0, ge=0, description="Bad rows tolerated before refusing the file.")
+    allow_field_addition: bool = Field(
+        default=False, description="Add columns the data type lacks to it, as nullable fields."
+    )
+    content_type: str | None = Field(
+        default=None,
+        max_length=255,
+        pattern=MEDIA_TYPE_PATTERN,
+        description="The file's media type (text/csv, application/json, application/x-ndjson), "
+        "read for its format when the name does not tell it.",
+    )
+
+
+class UploadUrlResponse(ApiModel):
+    """Where to PUT the file; its upload request is queued until the file arrives."""
+
+    id: str = Field(description="The upload request's id: poll GET .../append/{id} for its outcome.")
+    upload_url: str = Field(description="Send the file's bytes as the body of one PUT to this URL.")
+    method: Literal["PUT"]
+    headers: dict[str, str] = Field(
+        description="Every header the PUT must carry for the signature to match (none: curl -T file URL)."
+    )
+    expires_at: datetime = Field(description="The URL works until then; ask for a new one afterwards.")
+
+
+def upload_url_response(upload: UploadUrl) -> UploadUrlResponse:
+    return UploadUrlResponse(
+        id=upload.request.id,
+        upload_url=upload.url,
+        method=upload.method,
+        headers=upload.headers,
+        expires_at=upload.expires_at,
+    )
 
 
 def data_type_response(spec: DataTypeSpec, row_count: int) -> DataTypeResponse:

@@ -22,6 +22,24 @@ def client(service: str) -> Any:
 
 
 @cache
+def s3_presigner() -> Any:
+    """An S3 client for presigned URLs: Signature Version 4 (the only one every region takes),
+    on the bucket's regional host in AWS (the global one redirects for a new bucket), or on the
+    local endpoint as it is, path-style."""
+    settings = get_settings()
+    if settings.aws_endpoint_url:
+        addressing: dict[str, str] = {"addressing_style": "path"}
+    else:
+        addressing = {"addressing_style": "virtual", "us_east_1_regional_endpoint": "regional"}
+    return boto3.client(
+        "s3",
+        region_name=settings.aws_region,
+        endpoint_url=settings.aws_endpoint_url,
+        config=_CONFIG.merge(Config(signature_version="s3v4", s3=addressing)),
+    )
+
+
+@cache
 def table(name: str) -> Any:
     settings = get_settings()
     dynamodb = boto3.resource(
@@ -33,5 +51,6 @@ def table(name: str) -> Any:
 def reset() -> None:
     """Forget cached clients and settings (tests and the local stack change the environment)."""
     client.cache_clear()
+    s3_presigner.cache_clear()
     table.cache_clear()
     get_settings.cache_clear()

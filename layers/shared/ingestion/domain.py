@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -75,6 +76,24 @@ class UploadRequest(Entity):
     finished_datetime: datetime | None = None
     warnings: list[str] | None = None
     attempt: int = 0
+    # How the uploader asked for the file to be read. None in a record written before the
+    # options were kept on it: the file's metadata holds them then.
+    max_bad_records: int | None = Field(default=None, ge=0)
+    allow_field_addition: bool | None = None
+    content_type: str | None = None
+    # Set while the request waits for its file to be PUT to its upload URL: when the URL expires.
+    awaiting_file_until: datetime | None = None
+
+
+class UploadUrl(Entity):
+    """Where and how the file of an upload request is to be PUT, and until when."""
+
+    request: UploadRequest
+    url: str
+    method: Literal["PUT"] = "PUT"
+    # Every header the PUT must carry for the signature to match (none: nothing extra is signed).
+    headers: dict[str, str] = Field(default_factory=dict)
+    expires_at: datetime
 
 
 class FileFormat(StrEnum):

@@ -161,6 +161,13 @@ def _error_item(error: dict[str, Any]) -> ErrorItem:
     return ErrorItem(field=_field_of(error.get("loc", ())), message=error.get("msg", "invalid"))
 
 
+def _accepted_body(app: APIGatewayRestResolver) -> str:
+    """What the route of this request takes as its body, for a 415's message."""
+    if app.current_event.resource.endswith("/append"):
+        return "send multipart/form-data with a 'file' field"
+    return "send a JSON body (Content-Type: application/json)"
+
+
 def _register_error_handlers(app: APIGatewayRestResolver) -> None:
     """Every way a request can fail, mapped to a status code here and nowhere else."""
 
@@ -199,11 +206,7 @@ def _register_error_handlers(app: APIGatewayRestResolver) -> None:
     def _unsupported_content_type(error: RequestUnsupportedContentType) -> Response:
         content_type = app.current_event.headers.get("content-type", "")
         return _json(
-            415,
-            ErrorResponse(
-                message=f"unsupported Content-Type '{content_type}': "
-                "send multipart/form-data with a 'file' field"
-            ),
+            415, ErrorResponse(message=f"unsupported Content-Type '{content_type}': {_accepted_body(app)}")
         )
 
     def _internal_error() -> Response:

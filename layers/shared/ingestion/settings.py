@@ -37,6 +37,12 @@ class Settings(BaseModel):
     # A lock holder renews its lease every third of this; a crashed holder blocks the table
     # for at most this long.
     commit_lock_lease_seconds: float = Field(default=30, gt=0, alias="COMMIT_LOCK_LEASE_SECONDS")
+    # How long an upload URL (POST .../append/upload-url) lets its file be PUT. A URL signed by
+    # the function's role also ends with the role's session, so keep it to hours.
+    upload_url_seconds: int = Field(default=3600, ge=1, le=43200, alias="UPLOAD_URL_SECONDS")
+    # Time after an upload URL expired before its request is ended `error` if no file came:
+    # a PUT started just before the expiry may still be arriving, its notification queued.
+    upload_url_grace_seconds: int = Field(default=900, ge=0, alias="UPLOAD_URL_GRACE_SECONDS")
 
     @property
     def max_decompressed_bytes(self) -> int:

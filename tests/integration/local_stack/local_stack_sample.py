@@ -2,8 +2,8 @@
 
 It has every moving part of the real one (a TOKEN authorizer reading the tokens table, an API
 function that writes into the bucket, a bucket notification to a queue with a dead-letter
-queue, a worker and a dead-letter function), with stub handlers that record what they get
-under OUTPUT_DIR. The worker fails on purpose for keys containing ``raise`` (it raises),
+queue, a worker, a dead-letter function and a scheduled function), with stub handlers that
+record what they get under OUTPUT_DIR. The worker fails on purpose for keys containing ``raise`` (it raises),
 ``partial`` (it reports a batch item failure), ``exit`` (its process exits at once) or
 ``forever`` (it outlives any timeout). For keys containing ``slow`` (it sleeps a moment) or
 ``meet`` (it waits until another ``meet`` invocation is running too, or gives up after a while)
@@ -140,6 +140,16 @@ Resources:
           Properties:
             Queue: !GetAtt DeadLetters.Arn
             BatchSize: 10
+  TickFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/tick/
+      Handler: app.lambda_handler
+      Events:
+        EveryMinute:
+          Type: Schedule
+          Properties:
+            Schedule: rate(1 minute)
   WorkerLogs:
     Type: AWS::Logs::LogGroup
     Properties:
@@ -242,7 +252,21 @@ def lambda_handler(event, context):
         (Path(os.environ["OUTPUT_DIR"]) / f"dead-{record['messageId']}.json").write_text(json.dumps(record))
 """
 
-HANDLERS = {"authorizer": AUTHORIZER, "api": API, "worker": WORKER, "dead_letter": DEAD_LETTER}
+TICK = """
+import json
+import os
+import uuid
+from pathlib import Path
+
+
+def lambda_handler(event, context):
+    path = Path(os.environ["OUTPUT_DIR"]) / f"tick-{uuid.uuid4().hex}.json"
+    path.with_suffix(".part").write_text(json.dumps(event))
+    os.replace(path.with_suffix(".part"), path)  # whole, for a reader globbing tick-*.json
+    return {"ticked": True}
+"""
+
+HANDLERS = {"authorizer": AUTHORIZER, "api": API, "worker": WORKER, "dead_letter": DEAD_LETTER, "tick": TICK}
 
 
 def write_sample_project(root: Path) -> Path:

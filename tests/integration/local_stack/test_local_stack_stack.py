@@ -247,6 +247,8 @@ def test_project_template_runs_with_its_own_functions(project_stack: LocalStack)
     banner = project_stack.banner()
     assert "s3://ingestion-data-123456789012-local/incoming/<collectionId>/deals/" in banner
     assert "visibility 30 s here, 5400 s in AWS" in banner
+    assert "UploadExpiryFunction every 300 s (rate(5 minutes) in AWS" in banner
+    assert "/api/collection/<collectionId>/data/deals/append/upload-url" in banner
 
 
 def test_processing_lease_runs_out_before_a_message_comes_back(project_stack: LocalStack) -> None:

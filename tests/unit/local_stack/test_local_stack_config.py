@@ -35,3 +35,17 @@ def test_template_parameters_are_overridden_as_sam_takes_them() -> None:
 def test_a_parameter_override_without_a_value_is_refused() -> None:
     with pytest.raises(ValueError, match="takes Name=Value pairs, not 'MaxDecompressedMiB'"):
         LocalStackConfig.from_environment({"LOCAL_PARAMETER_OVERRIDES": "MaxDecompressedMiB"})
+
+
+def test_scheduled_functions_keep_their_rate_unless_a_local_period_is_set() -> None:
+    assert LocalStackConfig.from_environment({}).schedule_seconds is None
+    assert LocalStackConfig.from_environment({"LOCAL_SCHEDULE_SECONDS": "0.5"}).schedule_seconds == 0.5
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("0", "must be a positive number, not 0.0"), ("soon", "must be a number of seconds, not 'soon'")],
+)
+def test_a_local_schedule_period_that_is_not_a_positive_number_is_refused(value: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        LocalStackConfig.from_environment({"LOCAL_SCHEDULE_SECONDS": value})

@@ -3,7 +3,9 @@
 Layout: ``incoming/<collectionId>/<dataType>/<anything>``. Files posted through the API
 land at ``incoming/<collectionId>/<dataType>/api/<requestId>`` and carry the upload
 request in their object metadata, so the validator can always rebuild the request even if
-the API function stopped between storing the file and recording the request.
+the API function stopped between storing the file and recording the request. A file PUT to
+an upload URL lands at the same key without metadata: its request was recorded when the URL
+was given, and the key names it. The ``api/`` folder holds nothing else.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ MAX_FILE_NAME_LENGTH = 255
 MAX_FILE_NAME_METADATA_BYTES = 1024
 # A cut name keeps its extension (the format may be known from it) if it is this short.
 _MAX_EXTENSION = 16
+# Longer than any real media type; a content type is only read for the file's format.
+MAX_CONTENT_TYPE_LENGTH = 255
+# Where the API's own uploads live under a data type's folder.
+_API_FOLDER = "api"
 
 
 @dataclass(frozen=True)
@@ -62,13 +68,40 @@ class ObjectLocation:
 
 
 class FileStore:
-    def __init__(self, s3_client: Any, bucket: str, incoming_prefix: str) -> None:
+    def __init__(self, s3_client: Any, bucket: str, incoming_prefix: str, presigner: Any = None) -> None:
         self._s3 = s3_client
+        # Presigned URLs may need another signing set-up than the calls this store makes.
+        self._presigner = presigner or s3_client
         self.bucket = bucket
         self._prefix = incoming_prefix
 
     def api_upload_key(self, collection_id: str, data_type: str, request_id: str) -> str:
-        return f"{self._prefix}{collection_id}/{data_type}/api/{request_id}"
+        return f"{self._prefix}{collection_id}/{data_type}/{_API_FOLDER}/{request_id}"
+
+    def api_upload_request_id(self, key: str) -> str | None:
+        """What a key under a data type's ``api/`` folder names after it (a request id, if it is
+        one of ours); None for a key outside that folder."""
+        if not key.startswith(self._prefix):
+            return None
+        parts = key[len(self._prefix) :].split("/", 3)
+        if len(parts) < 4 or parts[2] != _API_FOLDER or not all(parts[:2]):
+            return None
+        return parts[3]
+
+    def upload_url(self, key: str, expires_in_seconds: int) -> str:
+        """A URL that lets whoever holds it PUT this one object, and nothing else, for that long.
+
+        Nothing but the host is signed, so a plain ``curl -T file URL`` matches the signature;
+        the object's metadata cannot be set through it (S3 refuses unsigned ``x-amz-*`` headers).
+        """
+        return str(
+            self._presigner.generate_presigned_url(
+                "put_object",
+                Params={"Bucket": self.bucket, "Key": key},
+                ExpiresIn=expires_in_seconds,
+                HttpMethod="PUT",
+            )
+        )
 
     def locate(self, key: str) -> ObjectLocation | None:
         """Collection and data type named by a key, or None if the key is outside the layout."""
@@ -180,6 +213,16 @@ def storable_file_name(name: str | None) -> str:
     return "".join(kept) + suffix
 
 
+def storable_content_type(content_type: str | None) -> str | None:
+    """A content type as the service keeps it: as sent if it is one short line of ASCII, else
+    its media type if that is, else None (the format is then told by the name or the bytes)."""
+    for candidate in (content_type, (content_type or "").split(";", 1)[0]):
+        value = (candidate or "").strip()
+        if value and len(value) <= MAX_CONTENT_TYPE_LENGTH and value.isascii() and value.isprintable():
+            return value
+    return None
+
+
 def _fits(name: str) -> bool:
     return len(name) <= MAX_FILE_NAME_LENGTH and len(quote(name, safe="")) <= MAX_FILE_NAME_METADATA_BYTES
 
@@ -192,4 +235,6 @@ def _non_negative_int(value: str | None) -> int:
 def get_file_store() -> FileStore:
     """The default instance; cheap, since the boto3 objects behind it are cached."""
     settings = get_settings()
-    return FileStore(aws.client("s3"), settings.data_bucket, settings.incoming_prefix)
+    return FileStore(
+        aws.client("s3"), settings.data_bucket, settings.incoming_prefix, presigner=aws.s3_presigner()
+    )

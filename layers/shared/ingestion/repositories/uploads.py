@@ -7,9 +7,15 @@ move a request backwards:
                       in_progress (lease expired) --start--> in_progress (next attempt)
     queued | in_progress --fail (dead letter)--> error
     in_progress --release (the attempt failed)--> in_progress, lease expired
+    queued, awaiting its file past its upload URL --expire_upload_url--> error
 
 ``finish`` writes a record bounded by construction (:mod:`ingestion.summaries`), so that it
 cannot fail on DynamoDB's item size after the merge committed.
+
+A request given an upload URL waits for its file in the sparse index ``AwaitingFile``: its
+item carries ``awaitingFile`` and ``awaitingFileUntil`` (when the URL expires, in epoch
+seconds) from its creation until it starts or ends, and no other item does, so finding the
+requests whose file never came reads only those, never the table.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
+import math
+from datetime import UTC, datetime
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -31,6 +38,12 @@ from ingestion.identifiers import is_ulid
 from ingestion.settings import get_settings
 
 _NOT_STORED = {"lease_expires_at"}
+AWAITING_FILE_INDEX = "AwaitingFile"
+# The index's partition: every waiting request is in it (the index holds only those).
+_AWAITING_FILE = "upload-url"
+# A DynamoDB number holds 38 digits, maxBadRecords any whole number: a tolerance beyond any
+# file's row count means the same as this one.
+MAX_STORED_BAD_RECORDS = 10**18
 
 
 def collection_key(collection_id: str, data_type: str) -> str:
@@ -83,16 +96,40 @@ class UploadRequestRepository:
         token = base64.urlsafe_b64encode(json.dumps(last_key).encode()).decode() if last_key else None
         return [_to_request(item) for item in page["Items"]], token
 
-    def start(self, request: UploadRequest, now: datetime, lease_seconds: int) -> UploadRequest:
-        """Claim the request for one processing attempt (queued, or in_progress but abandoned)."""
+    def waiting_for_file(self, expired_before: datetime, limit: int) -> list[UploadRequest]:
+        """Requests still waiting for their file whose upload URL expired before that time,
+        the longest expired first (at most ``limit``)."""
+        query: dict[str, Any] = {
+            "IndexName": AWAITING_FILE_INDEX,
+            "KeyConditionExpression": Key("awaitingFile").eq(_AWAITING_FILE)
+            & Key("awaitingFileUntil").lt(_epoch(expired_before)),
+        }
+        found: list[UploadRequest] = []
+        while len(found) < limit:
+            page = self._table.query(**query, Limit=limit - len(found))
+            found.extend(_to_request(item) for item in page["Items"])
+            if "LastEvaluatedKey" not in page:
+                break
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return found
+
+    def start(
+        self, request: UploadRequest, now: datetime, lease_seconds: int, size_bytes: int | None = None
+    ) -> UploadRequest:
+        """Claim the request for one processing attempt (queued, or in_progress but abandoned).
+
+        The request stops waiting for its file, and ``size_bytes`` (the file's, as it arrived)
+        replaces the size recorded so far.
+        """
+        size = ", sizeBytes = :size" if size_bytes is not None else ""
         try:
             response = self._table.update_item(
                 Key=_key(request),
                 # The attempt number counts in the record: a caller holding an old copy of the
                 # request still gets a number no other attempt has.
                 UpdateExpression=(
-                    "SET #status = :in_progress, startedDatetime = :now, leaseExpiresAt = :lease "
-                    "ADD attempt :one"
+                    f"SET #status = :in_progress, startedDatetime = :now, leaseExpiresAt = :lease{size} "
+                    "ADD attempt :one REMOVE message, awaitingFile, awaitingFileUntil"
                 ),
                 ConditionExpression=(
                     "#status = :queued OR (#status = :in_progress AND leaseExpiresAt < :epoch)"
@@ -105,6 +142,7 @@ class UploadRequestRepository:
                     ":now": now.isoformat(),
                     ":epoch": int(now.timestamp()),
                     ":lease": int(now.timestamp()) + lease_seconds,
+                    **({":size": size_bytes} if size_bytes is not None else {}),
                 },
                 ReturnValues="ALL_NEW",
             )
@@ -171,6 +209,21 @@ class UploadRequestRepository:
             },
         )
 
+    def expire_upload_url(
+        self, request: UploadRequest, message: str, now: datetime, expired_before: datetime
+    ) -> UploadRequest:
+        """End ``error`` a request whose file never came: only while it is still queued and
+        waiting for its file, with its upload URL expired before ``expired_before``."""
+        return self._finalise(
+            request,
+            {"status": UploadStatus.ERROR.value, "message": message, "finishedDatetime": now.isoformat()},
+            condition="#status = :queued AND awaitingFileUntil < :expired_before",
+            condition_values={
+                ":queued": UploadStatus.QUEUED.value,
+                ":expired_before": _epoch(expired_before),
+            },
+        )
+
     def _finalise(
         self, request: UploadRequest, values: dict[str, Any], condition: str, condition_values: dict[str, Any]
     ) -> UploadRequest:
@@ -183,7 +236,9 @@ class UploadRequestRepository:
         try:
             response = self._table.update_item(
                 Key=_key(request),
-                UpdateExpression="SET " + ", ".join(assignments) + " REMOVE leaseExpiresAt",
+                UpdateExpression="SET "
+                + ", ".join(assignments)
+                + " REMOVE leaseExpiresAt, awaitingFile, awaitingFileUntil",
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=condition_values,
@@ -206,14 +261,28 @@ def _to_item(request: UploadRequest) -> dict[str, Any]:
     data = request.model_dump(mode="json", exclude_none=True)
     item = {to_camel(name): value for name, value in data.items()}
     item["collectionKey"] = collection_key(request.collection_id, request.data_type)
+    if request.max_bad_records is not None:
+        item["maxBadRecords"] = min(request.max_bad_records, MAX_STORED_BAD_RECORDS)
+    if request.awaiting_file_until is not None:
+        item["awaitingFile"] = _AWAITING_FILE
+        item["awaitingFileUntil"] = _epoch(request.awaiting_file_until)
     return item
 
 
 def _to_request(item: dict[str, Any]) -> UploadRequest:
-    fields = {to_snake(name): value for name, value in item.items() if name != "collectionKey"}
+    fields = {
+        to_snake(name): value for name, value in item.items() if name not in ("collectionKey", "awaitingFile")
+    }
     for name in _NOT_STORED:
         fields.pop(name, None)
-    return UploadRequest.model_validate(_plain(fields))
+    fields = _plain(fields)
+    if "awaiting_file_until" in fields:
+        fields["awaiting_file_until"] = datetime.fromtimestamp(fields["awaiting_file_until"], UTC)
+    return UploadRequest.model_validate(fields)
+
+
+def _epoch(moment: datetime) -> int:
+    return math.ceil(moment.timestamp())
 
 
 def _plain(value: Any) -> Any:

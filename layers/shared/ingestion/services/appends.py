@@ -9,7 +9,13 @@ from ingestion.errors import InvalidInput
 from ingestion.identifiers import new_ulid
 from ingestion.repositories.collections import CollectionRepository, get_collection_repository
 from ingestion.repositories.data_types import DataTypeRepository
-from ingestion.repositories.files import FileStore, StoredUpload, get_file_store, storable_file_name
+from ingestion.repositories.files import (
+    FileStore,
+    StoredUpload,
+    get_file_store,
+    storable_content_type,
+    storable_file_name,
+)
 from ingestion.repositories.uploads import UploadRequestRepository, get_upload_request_repository
 from ingestion.services.data_types import resolve_data_type
 
@@ -73,6 +79,9 @@ def submit_append(
         file_name=name,
         size_bytes=len(content),
         object_key=key,
+        max_bad_records=max_bad_records,
+        allow_field_addition=allow_field_addition,
+        content_type=storable_content_type(content_type),
     )
     # If the validator was quicker and already recorded the request, its record stands.
     uploads.create(request)

@@ -3,9 +3,11 @@
 One attempt at an upload walks these steps; a crash at any of them leaves state the next
 delivery of the notification completes, and nothing is merged twice:
 
-1. find the request (the API recorded it; a dropped file gets one whose id is derived from
-   the object, so every notification of one object names the same request);
-2. take it: ``queued`` (or ``in_progress`` under an expired lease) -> ``in_progress``;
+1. find the request (the API recorded it, and a file PUT to an upload URL is found by its key;
+   a dropped file gets one whose id is derived from the object, so every notification of one
+   object names the same request);
+2. take it: ``queued`` (or ``in_progress`` under an expired lease) -> ``in_progress``, with the
+   file's size as it arrived;
 3. validate the file and merge it in one Iceberg commit stamped with the request id, under
    the table's commit lock (a replay finds the stamp and merges nothing);
 4. record what the merge changed (row count, inferred schema), then the outcome, bounded to
@@ -41,7 +43,14 @@ from ingestion.observability import logger, metrics
 from ingestion.repositories.collections import CollectionRepository, get_collection_repository
 from ingestion.repositories.commit_locks import CommitLockRepository, HeldLock, get_commit_lock_repository
 from ingestion.repositories.data_types import DataTypeRepository, get_data_type_repository
-from ingestion.repositories.files import FileInfo, FileStore, get_file_store, storable_file_name
+from ingestion.repositories.files import (
+    FileInfo,
+    FileStore,
+    ObjectLocation,
+    get_file_store,
+    storable_content_type,
+    storable_file_name,
+)
 from ingestion.repositories.uploads import UploadRequestRepository, get_upload_request_repository
 from ingestion.services.data_types import resolve_data_type
 from ingestion.settings import Settings, get_settings
@@ -133,7 +142,7 @@ def process_uploaded_file(uploaded: UploadedObject, deps: Dependencies | None = 
     request, info = found
     if request.status.is_final:
         return request
-    request = _take(request, deps)
+    request = _take(request, info, deps)
     if request.status.is_final:
         return request
     logger.append_keys(
@@ -147,10 +156,12 @@ def process_uploaded_file(uploaded: UploadedObject, deps: Dependencies | None = 
         raise
 
 
-def _take(request: UploadRequest, deps: Dependencies) -> UploadRequest:
+def _take(request: UploadRequest, info: FileInfo, deps: Dependencies) -> UploadRequest:
     """The request, claimed for this attempt; or as another attempt finished it."""
     try:
-        return deps.uploads.start(request, datetime.now(UTC), deps.settings.processing_lease_seconds)
+        return deps.uploads.start(
+            request, datetime.now(UTC), deps.settings.processing_lease_seconds, size_bytes=info.size_bytes
+        )
     except StatusConflict:
         current = deps.uploads.find(request.collection_id, request.data_type, request.id)
         if current is not None and current.status.is_final:
@@ -226,7 +237,9 @@ def _forget_snapshot(request: UploadRequest, deps: Dependencies) -> None:
     try:
         deps.commit_locks.forget(_table_lock(request), request.id)
     except Exception:  # one snapshot kept longer than needed; the upload itself is done
-        logger.exception("a recorded merge's snapshot stays kept", extra={"request_id": request.id})
+        logger.exception(
+            "could not release the snapshot of a recorded merge", extra={"request_id": request.id}
+        )
 
 
 def _release(request: UploadRequest, deps: Dependencies) -> None:
@@ -237,13 +250,19 @@ def _release(request: UploadRequest, deps: Dependencies) -> None:
 
 
 def _ingest_options(request: UploadRequest, info: FileInfo) -> IngestOptions:
-    """What the uploader asked for: the API stores it with the file, a dropper in its metadata."""
+    """What the uploader asked for, as the request's record holds it (a file PUT to an upload
+    URL carries nothing else). A record written before the options were kept on it leaves them
+    to the file's metadata, where the API and droppers put them."""
     return IngestOptions(
         file_name=request.file_name,
-        content_type=info.content_type,
-        max_bad_records=info.max_bad_records,
-        allow_field_addition=info.allow_field_addition,
+        content_type=request.content_type or info.content_type,
+        max_bad_records=_recorded_or(request.max_bad_records, info.max_bad_records),
+        allow_field_addition=_recorded_or(request.allow_field_addition, info.allow_field_addition),
     )
+
+
+def _recorded_or[T](recorded: T | None, metadata: T) -> T:
+    return metadata if recorded is None else recorded
 
 
 def _record_schema(request: UploadRequest, deps: Dependencies) -> None:
@@ -295,9 +314,10 @@ def _find_or_record_request(
     """The upload request of a stored file (and what its metadata says), recorded now if the
     API did not get to it; None if the file cannot be attributed to a collection.
 
-    API uploads carry their request in the object metadata; a file dropped straight into the
-    bucket gets a request whose id is derived from the object (key, version or ETag, time of
-    writing), so every notification of that object finds the same request.
+    API uploads carry their request in the object metadata; a file PUT to an upload URL carries
+    none, and its key (``.../api/<requestId>``) names the request recorded with the URL. A file
+    dropped straight into the bucket gets a request whose id is derived from the object (key,
+    version or ETag, time of writing), so every notification of that object finds the same request.
     """
     location = deps.files.locate(uploaded.key)
     if location is None:
@@ -310,6 +330,10 @@ def _find_or_record_request(
         logger.warning("file deleted before it could be processed", extra={"key": uploaded.key})
         return None
     upload = info.upload
+    if upload is None:
+        named = deps.files.api_upload_request_id(uploaded.key)
+        if named is not None:
+            return _requested_upload(named, location, uploaded, info, deps)
     written = info.last_modified or datetime.now(UTC)
     request_id = (
         upload.request_id
@@ -333,11 +357,25 @@ def _find_or_record_request(
         file_name=upload.file_name if upload else storable_file_name(uploaded.key.rsplit("/", 1)[-1]),
         size_bytes=info.size_bytes,
         object_key=uploaded.key,
+        max_bad_records=info.max_bad_records,
+        allow_field_addition=info.allow_field_addition,
+        content_type=storable_content_type(info.content_type),
     )
     if not deps.uploads.create(request):
         # Recorded meanwhile by the API function or another delivery: theirs stands.
         request = deps.uploads.get(location.collection_id, location.data_type, request_id)
     return request, info
+
+
+def _requested_upload(
+    request_id: str, location: ObjectLocation, uploaded: UploadedObject, info: FileInfo, deps: Dependencies
+) -> tuple[UploadRequest, FileInfo] | None:
+    """The request a file PUT to an upload URL belongs to; None (logged) if its key names none."""
+    request = deps.uploads.find(location.collection_id, location.data_type, request_id)
+    if request is None:
+        logger.warning("file under api/ names no upload request; ignored", extra={"key": uploaded.key})
+        metrics.add_metric(name="UnroutableFiles", unit=MetricUnit.Count, value=1)
+    return None if request is None else (request, info)
 
 
 def _can_receive_drop(collection_id: str, data_type: str, deps: Dependencies) -> bool:
