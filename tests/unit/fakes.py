@@ -40,6 +40,7 @@ class InMemoryUploads:
         self.requests: dict[str, UploadRequest] = {}
         self.leases: dict[str, int] = {}
         self.released: list[str] = []
+        self.progress: list[int] = []
 
     def create(self, request: UploadRequest) -> bool:
         if request.id in self.requests:
@@ -110,6 +111,17 @@ class InMemoryUploads:
         self.requests[request.id] = finished
         self.leases.pop(request.id, None)
         return finished
+
+    def report_progress(self, request: UploadRequest, processed_lines: int) -> bool:
+        try:
+            self._check_held(request)
+        except StatusConflict:
+            return False
+        self.requests[request.id] = self.requests[request.id].model_copy(
+            update={"processed_lines": processed_lines}
+        )
+        self.progress.append(processed_lines)
+        return True
 
     def release(self, request: UploadRequest) -> bool:
         try:
@@ -292,6 +304,7 @@ class ScriptedDataPlane:
     read: list[bytes] = field(default_factory=list)
     asked: list[tuple[str, IngestOptions]] = field(default_factory=list)
     held_locks: list[bool] = field(default_factory=list)
+    progress_steps: list[int] = field(default_factory=list)  # what the data plane reports, in order
     locks: RecordingLocks | None = None
 
     def ingest(
@@ -302,10 +315,13 @@ class ScriptedDataPlane:
         separator: str,
         options: IngestOptions,
         commit_guard: Callable[[], AbstractContextManager[object]],
+        on_progress: Callable[[int], None],
         **_: Any,
     ) -> UploadOutcome:
         self.calls.append(request_id)
         self.read.append(open_source().read())
+        for lines in self.progress_steps:
+            on_progress(lines)
         self.asked.append((separator, options))
         if self.failure is not None:
             raise self.failure

@@ -375,3 +375,13 @@ def test_a_dropped_file_keeps_the_options_of_its_metadata_on_its_request(world):
     request = process_uploaded_file(UploadedObject(bucket=BUCKET, key=key), world.deps)
 
     assert (request.max_bad_records, request.allow_field_addition) == (4, False)
+
+
+def test_processed_lines_rise_while_the_file_is_read(world):
+    uploaded = queue_api_upload(world)
+    world.data_plane.progress_steps = [100_000, 200_000, 300_000]
+
+    request = process_uploaded_file(uploaded, world.deps)
+
+    assert world.uploads.progress == [100_000, 200_000, 300_000]
+    assert request.processed_lines == world.data_plane.outcome.processed_lines

@@ -63,6 +63,7 @@ def ingest_upload(
     request_id: str,
     options: IngestOptions | None = None,
     commit_guard: Callable[[], AbstractContextManager[SnapshotKeeper | None]] = nullcontext,
+    on_progress: Callable[[int], None] | None = None,
     catalog: Catalog | None = None,
     settings: Settings | None = None,
 ) -> UploadOutcome:
@@ -72,6 +73,7 @@ def ingest_upload(
     ``commit_guard()``: the caller's lock that makes merges of one table take turns, while
     validation runs in parallel with any other. What it yields keeps the snapshots of merges not
     yet recorded from expiry (:mod:`.commits`); without one, the newest snapshots are kept.
+    ``on_progress`` is called with the records read so far after every batch.
 
     ``open_source`` returns a fresh binary stream of the file on each call: the file is
     read once on the success path and again only to locate problems. ``separator`` is one
@@ -101,6 +103,7 @@ def ingest_upload(
         max_errors=settings.max_validation_errors,
         options=options,
         max_bytes=settings.max_decompressed_bytes,
+        on_progress=on_progress,
     )
     if not checked.accepts() or checked.table is None:
         logger.info(

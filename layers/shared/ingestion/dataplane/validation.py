@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -123,10 +124,12 @@ def validate_file(
     block_size: int = BLOCK_SIZE,
     options: IngestOptions | None = None,
     max_bytes: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> FileValidation:
     """Read and check a whole file; never raises for anything wrong with the file itself.
 
-    ``max_bytes`` refuses a file larger than that once decompressed.
+    ``max_bytes`` refuses a file larger than that once decompressed; ``on_progress`` is called
+    with the records read so far after every batch.
     """
     options = options or IngestOptions()
     result = FileValidation(data_type=data_type, max_bad_records=options.max_bad_records)
@@ -136,7 +139,7 @@ def validate_file(
             reader = _open_reader(upload, data_type, separator, block_size)
             try:
                 result.warnings.extend(reader.notes)
-                _check_reader(reader, result, max_errors=max_errors, options=options)
+                _check_reader(reader, result, max_errors=max_errors, options=options, on_progress=on_progress)
             finally:
                 result.processed_lines = reader.rows_read  # also when reading stopped half-way
                 reader.close()
@@ -171,7 +174,12 @@ def _may_add_fields(data_type: DataTypeSpec, options: IngestOptions) -> bool:
 
 
 def _check_reader(
-    reader: RecordReader, result: FileValidation, *, max_errors: int, options: IngestOptions
+    reader: RecordReader,
+    result: FileValidation,
+    *,
+    max_errors: int,
+    options: IngestOptions,
+    on_progress: Callable[[int], None] | None = None,
 ) -> None:
     data_type = result.data_type
     may_add = _may_add_fields(data_type, options)
@@ -184,6 +192,8 @@ def _check_reader(
         try:
             for raw in reader.batches():
                 kept.add(raw, reader.malformed)
+                if on_progress is not None:
+                    on_progress(reader.rows_read)
         except ReadAgain:
             continue  # the reader reads the file another way: start over
         break

@@ -7,6 +7,7 @@ move a request backwards:
                       in_progress (lease expired) --start--> in_progress (next attempt)
     queued | in_progress --fail (dead letter)--> error
     in_progress --release (the attempt failed)--> in_progress, lease expired
+    in_progress --report_progress--> in_progress, processedLines as far as the attempt read
     queued, awaiting its file past its upload URL --expire_upload_url--> error
 
 ``finish`` writes a record bounded by construction (:mod:`ingestion.summaries`), so that it
@@ -175,6 +176,26 @@ class UploadRequestRepository:
             condition="#status = :in_progress AND attempt = :attempt",
             condition_values={":in_progress": UploadStatus.IN_PROGRESS.value, ":attempt": request.attempt},
         )
+
+    def report_progress(self, request: UploadRequest, processed_lines: int) -> bool:
+        """Record how far the attempt that holds the request has read; False if it no longer holds it."""
+        try:
+            self._table.update_item(
+                Key=_key(request),
+                UpdateExpression="SET processedLines = :lines",
+                ConditionExpression="#status = :in_progress AND attempt = :attempt",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":lines": processed_lines,
+                    ":in_progress": UploadStatus.IN_PROGRESS.value,
+                    ":attempt": request.attempt,
+                },
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
 
     def release(self, request: UploadRequest) -> bool:
         """End the lease of the attempt that holds the request, so the next delivery takes over

@@ -53,6 +53,7 @@ from ingestion.repositories.files import (
 )
 from ingestion.repositories.uploads import UploadRequestRepository, get_upload_request_repository
 from ingestion.services.data_types import resolve_data_type
+from ingestion.services.progress import ProgressReport
 from ingestion.settings import Settings, get_settings
 from ingestion.summaries import summarise
 
@@ -81,6 +82,7 @@ class DataPlane(Protocol):
         request_id: str,
         options: IngestOptions,
         commit_guard: Callable[[], AbstractContextManager[HeldLock]],
+        on_progress: Callable[[int], None],
         settings: Settings,
     ) -> UploadOutcome: ...
 
@@ -188,6 +190,7 @@ def _ingest(
             request_id=request.id,
             options=_ingest_options(request, info),
             commit_guard=lambda: deps.commit_locks.hold(table_lock),
+            on_progress=ProgressReport(deps.uploads, request),
             settings=deps.settings,
         )
     except FileReplaced as error:
