@@ -41,6 +41,7 @@ FUNCTION_IDS = {
     "validator": "ValidatorFunction",
     "dead_letter": "DeadLetterFunction",
     "upload_expiry": "UploadExpiryFunction",
+    "maintenance": "MaintenanceFunction",
 }
 
 

@@ -32,6 +32,11 @@ class Settings(BaseModel):
     # A file larger than this once decompressed is refused before it can exhaust the
     # validator's memory (the template sizes it to the validator's MemorySize).
     max_decompressed_mib: int = Field(default=640, ge=1, alias="MAX_DECOMPRESSED_MIB")
+    # Table maintenance: snapshots older than this go (time travel reaches this far at most)...
+    snapshot_retention_days: float = Field(default=7, gt=0, alias="SNAPSHOT_RETENTION_DAYS")
+    # ...and files no snapshot refers to are deleted once this old (younger ones may belong to a
+    # commit being written).
+    orphan_file_age_hours: float = Field(default=24, gt=0, alias="ORPHAN_FILE_AGE_HOURS")
     # How long a merge waits for the table's commit lock before the upload is tried again later.
     commit_lock_wait_seconds: float = Field(default=600, gt=0, alias="COMMIT_LOCK_WAIT_SECONDS")
     # A lock holder renews its lease every third of this; a crashed holder blocks the table
