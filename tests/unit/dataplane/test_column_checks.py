@@ -39,6 +39,20 @@ def test_integers_refuse_fractions_words_negatives_and_more_than_64_bits():
     assert refused("numberOfMeetings", cells) == [True] * len(cells)
 
 
+def test_integers_refuse_hex_which_a_cast_would_read():
+    assert refused("numberOfMeetings", ["12", "0x10", "0X1F", "7"]) == [False, True, True, False]
+
+
+def test_integers_without_a_bound_keep_their_sign_and_64_bits():
+    spec = FieldSpec(name="delta", type=FieldType.INTEGER)
+    cells = ["-12", "-007", "9223372036854775807", "-9223372036854775808", "-9223372036854775809"]
+
+    result = check_column(spec, pa.array(cells))
+
+    assert result.values.to_pylist() == [-12, -7, 2**63 - 1, -(2**63), None]
+    assert result.invalid.to_pylist() == [False, False, False, False, True]
+
+
 def test_numbers_accept_decimal_and_exponent_forms():
     assert accepted("value", ["1000.00", ".5", "5.", "1e3", "+2", " 7.25 ", "1_000.5"]) == [
         1000.0,
@@ -116,6 +130,54 @@ def test_datetimes_outside_what_python_can_hold_are_refused():
     assert refused("creationDatetime", cells) == [True] * len(cells)
 
 
+def test_year_zero_is_refused_even_when_its_offset_moves_it_into_year_one():
+    cells = ["0000-12-31T23:00:00-01:00", "0001-01-01T00:00:00", "0000-12-31T23:59:59.999999-00:01"]
+
+    assert refused("creationDatetime", cells) == [True, False, True]
+
+
+def test_an_hour_without_minutes_is_refused_with_or_without_a_zone():
+    cells = ["2024-06-18T12", "2024-06-18T12Z", "2024-06-18 12+01:00", "2024-06-18T12:00"]
+
+    assert refused("creationDatetime", cells) == [True, True, True, False]
+
+
+def test_a_zone_of_hours_alone_is_refused():
+    cells = ["2024-06-18T12:30:45+01", "2024-06-18T12:30:45+01:00", "2024-06-18T12:30:45+0100"]
+
+    assert refused("creationDatetime", cells) == [True, False, False]
+
+
+def test_one_unreadable_cell_among_many_leaves_only_its_neighbours_to_the_parser():
+    spec = DEALS.field("creationDatetime")
+    cells = [f"2024-06-{day:02d}T12:30:45" for day in range(1, 29)] * 100
+    cells[1234] = "2024-02-30T10:00:00"
+    parsed_one_by_one: list[str] = []
+    parse = cell_parser(DEALS, spec)
+
+    def recorded_parse(cell: str) -> object:
+        parsed_one_by_one.append(cell)
+        return parse(cell)
+
+    result = check_column(spec, pa.array(cells), recorded_parse)
+
+    assert "2024-02-30T10:00:00" in parsed_one_by_one
+    assert len(parsed_one_by_one) < 64  # a small piece of the column around it, not the column
+    assert pc.sum(result.invalid).as_py() == 1
+    assert result.values[1235].as_py() == datetime(2024, 6, 1235 % 28 + 1, 12, 30, 45, tzinfo=UTC)
+
+
+def test_a_column_cut_from_a_longer_one_is_checked_the_same():
+    cells = ["", "2024-06-18T12:30:45", "2024-06-18T12:30:45+02:00", "x", "2024-06-18", "2024-06-18T12Z"]
+    spec = DEALS.field("addDatetime")
+    whole = check_column(spec, pa.array(["pad", *cells]), cell_parser(DEALS, spec))
+
+    cut = check_column(spec, pa.array(["pad", *cells]).slice(1), cell_parser(DEALS, spec))
+
+    assert cut.values.to_pylist() == whole.values.to_pylist()[1:]
+    assert cut.invalid.to_pylist() == whole.invalid.to_pylist()[1:]
+
+
 def test_dates_accept_iso_dates_and_refuse_impossible_ones():
     spec = FieldSpec(name="day", type=FieldType.DATE)
 
@@ -172,10 +234,16 @@ def test_list_items_are_trimmed_of_exactly_what_python_strip_removes():
 
 
 COMMON_SPELLINGS = {
-    FieldType.DATETIME: ["2024-06-18 12:30:45+02:00", "2024-06-18", "2024-06-18T12:30:45.123456Z"],
-    FieldType.INTEGER: ["7.0", "+3", "-0"],
-    FieldType.NUMBER: ["7.0", "-0", ".5", "1e3"],
-    FieldType.BOOLEAN: ["TRUE", "no", "1"],
+    FieldType.DATETIME: [
+        "2024-06-18 12:30:45+02:00",
+        "2024-06-18T12:30:45-05:00",
+        "2024-06-18T12:30Z",
+        "2024-06-18",
+        "2024-06-18T12:30:45.123456Z",
+    ],
+    FieldType.INTEGER: ["7.0", "+3", "-0", "0012"],
+    FieldType.NUMBER: ["7.0", "-0", ".5", "1e3", "+2.5"],
+    FieldType.BOOLEAN: ["TRUE", "no", "1", "Off"],
 }
 
 

@@ -2,14 +2,23 @@
 
 A cell is accepted exactly when the data type's pydantic model accepts it (the model is
 the single definition of the schema). Checking every cell with pydantic would cost a
-Python object per row, so each type has a *fast path*: a strict regular expression plus
-an Arrow cast that handles the forms customers really write (``42``, ``1000.50``,
-``true``, ``2024-06-18T12:30:45``) for a whole column at once, and is a subset of what
-pydantic accepts, with the same resulting value. Only the non-empty cells the fast path
-cannot take are handed, one by one, to the model's own validator for that field (its
-lax parsing accepts rarer spellings such as ``1_000``, ``+0100`` zones or unix
-timestamps), so the fast path decides performance, never acceptance. The differential
-property test in ``tests/unit/dataplane`` holds the two to the same answers.
+Python object per row, so each present cell goes through up to three tiers, and only the
+last one decides acceptance:
+
+1. *cast first* (:mod:`.column_casts`): the whole column is cast by Arrow's own parsers,
+   and the cells whose cast result is certainly the model's are taken (``42``, ``1000.50``,
+   ``true``, ``2024-06-18T12:30:45``, ``...Z``, ``...+02:00``): nearly every cell of a real
+   file, at the cost of a cast;
+2. *spelled out*: the cells the cast left are matched against strict regular expressions
+   of spellings Arrow does not read but the model does (``+3``, ``7.0`` for a whole
+   number), each a subset of what pydantic accepts with the same resulting value;
+3. *the model*: the non-empty cells still left are handed, one by one, to the model's own
+   validator for that field (its lax parsing accepts rarer spellings such as ``1_000``,
+   ``+0100`` zones or padding spaces), so the first two tiers decide performance, never
+   acceptance.
+
+The differential property test in ``tests/unit/dataplane`` holds the tiers to the model's
+answers.
 
 Two deliberate differences from pydantic's lax mode, both about what storage can hold:
 numbers must be finite (pydantic accepts ``inf`` and ``1e400``), and whole numbers must
@@ -29,6 +38,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import TypeAdapter
 
+from ingestion.dataplane.column_casts import (
+    FIRST_DATE,
+    FIRST_INSTANT,
+    LAST_INSTANT,
+    TIMESTAMP,
+    cast_column,
+    cast_where_possible,
+    only_cells,
+)
 from ingestion.schemas.spec import DataTypeSpec, FieldSpec, FieldType
 
 # Every character Python's str.strip() removes (str.isspace()), so list items are trimmed
@@ -50,11 +68,6 @@ _DATETIME = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?" + _ZONE[:-1] + "?)?$"
 )
 _INT64 = (-(2**63), 2**63 - 1)
-TIMESTAMP = pa.timestamp("us", tz="UTC")
-# Python's datetime range: anything outside cannot be read back, and pydantic refuses it.
-_FIRST_INSTANT = pa.scalar(datetime(1, 1, 1, tzinfo=UTC), TIMESTAMP)
-_LAST_INSTANT = pa.scalar(datetime.max.replace(tzinfo=UTC), TIMESTAMP)
-_FIRST_DATE = pa.scalar(date(1, 1, 1), pa.date32())
 
 CellParser = Callable[[str], Any]
 
@@ -95,36 +108,67 @@ def check_column(field: FieldSpec, raw: pa.Array, parse_cell: CellParser | None 
     given_lists = pa.types.is_list(raw.type)
     if given_lists and kind is not FieldType.STRING_LIST:
         raise TypeError(f"column {field.name}: only a string_list field takes lists")
-    present = pc.is_valid(raw) if given_lists else pc.not_equal(raw, "")
-    missing = pc.and_(present, False) if not field.required else pc.invert(present)
-    if kind in (FieldType.STRING, FieldType.STRING_LIST):
-        if kind is FieldType.STRING_LIST and not given_lists:
-            values = _split_list(raw, field.list_separator or ";")
-        else:
-            values = raw
-        values = pc.if_else(present, values, None)
-        invalid = pc.and_(present, False)
+    present = pc.is_valid(raw) if given_lists else _non_empty(raw)
+    none = _no_cells(len(raw))
+    missing = none if not field.required else pc.invert(present)
+    invalid = none
+    if kind is FieldType.STRING:
+        values = only_cells(raw, present)
+    elif kind is FieldType.STRING_LIST:
+        values = raw if given_lists else _split_list(raw, field.list_separator or ";", present)
     else:
-        try:
-            values, fast = _FAST_PATHS[kind](raw)
-        except pa.ArrowInvalid:
-            # One impossible value (2024-02-30) fails a whole cast: leave the column to the parser.
-            values, fast = pa.nulls(len(raw), arrow_type(field)), pc.and_(present, False)
-        needs_parser = pc.and_(present, pc.invert(fast))
-        if parse_cell is None:
-            parse_cell = default_parser(field)
-        values = _parse_remaining(field, raw, values, needs_parser, parse_cell)
-        invalid = pc.and_(present, pc.is_null(values))
+        cast = cast_column(kind, raw, present)
+        if cast is None:
+            values, left = pa.nulls(len(raw), arrow_type(field)), present
+        elif cast[1].true_count < present.true_count:  # the cells taken are present cells
+            values, left = cast[0], pc.and_(present, pc.invert(cast[1]))
+        else:
+            values, left = cast[0], none
+        if left.true_count > 0:
+            # Few cells, as a rule: the cast takes every cell of the usual spellings.
+            checked = _check_cells(field, raw.filter(left), parse_cell or default_parser(field))
+            values = pc.replace_with_mask(values, left, checked)
+            invalid = pc.and_(present, pc.is_null(values))
     if field.ge is not None and kind in (FieldType.INTEGER, FieldType.NUMBER):
         # Compare in the column's own type: int64 beyond 2**53 does not survive a cast to double.
         bound = pa.scalar(math.ceil(field.ge) if kind is FieldType.INTEGER else field.ge, values.type)
-        invalid = pc.or_(invalid, pc.fill_null(pc.less(values, bound), False))
+        below = pc.less(values, bound)
+        if below.true_count > 0:
+            invalid = pc.or_(invalid, pc.fill_null(below, False))
     if field.allowed is not None:
         invalid = pc.or_(
             invalid, pc.and_(present, pc.invert(pc.is_in(raw, value_set=pa.array(field.allowed))))
         )
-    values = pc.if_else(invalid, pa.scalar(None, values.type), values)
+    if invalid.true_count > 0:
+        values = pc.if_else(invalid, pa.scalar(None, values.type), values)
     return CheckedColumn(values=values, missing=missing, invalid=invalid)
+
+
+def _non_empty(raw: pa.Array) -> pa.BooleanArray:
+    lengths = pc.binary_length(raw)
+    return pc.greater(lengths, pa.scalar(0, lengths.type))  # a scalar of the same type: no cast
+
+
+@lru_cache(maxsize=32)
+def _no_cells(length: int) -> pa.BooleanArray:
+    """All false: the mask of a column without missing or invalid cells (shared, never changed)."""
+    return pa.nulls(length, pa.bool_()).fill_null(False)
+
+
+def _check_cells(field: FieldSpec, cells: pa.Array, parse_cell: CellParser) -> pa.Array:
+    """The present cells the cast did not take: the spelled-out checks, then the model one by one."""
+    try:
+        values, spelled = _SPELLED_OUT[field.type](cells)
+    except pa.ArrowInvalid:
+        # A whole cast failed after all (the casts above null what they cannot read): leave
+        # these cells to the parser.
+        values = pa.nulls(len(cells), arrow_type(field))
+        spelled = pc.is_valid(values)
+    needs_parser = pc.invert(spelled)
+    if needs_parser.true_count == 0:
+        return values
+    parsed = [_storable(field, _try(parse_cell, cell)) for cell in cells.filter(needs_parser).to_pylist()]
+    return pc.replace_with_mask(values, needs_parser, pa.array(parsed, values.type))
 
 
 def _integers(raw: pa.Array) -> tuple[pa.Array, pa.Array]:
@@ -158,18 +202,27 @@ def _datetimes(raw: pa.Array) -> tuple[pa.Array, pa.Array]:
     zoned = pc.match_substring_regex(text, _ZONE)
     if pc.any(pc.and_(fast, pc.invert(zoned))).as_py():
         text = pc.if_else(zoned, text, pc.binary_join_element_wise(text, "Z", ""))
-    values = pc.if_else(fast, text, None).cast(TIMESTAMP)
-    in_range = pc.and_(pc.greater_equal(values, _FIRST_INSTANT), pc.less_equal(values, _LAST_INSTANT))
-    return values, pc.fill_null(in_range, False)
+    values = _cast_where_possible(pc.if_else(fast, text, None), TIMESTAMP)
+    in_range = pc.and_(pc.greater_equal(values, FIRST_INSTANT), pc.less_equal(values, LAST_INSTANT))
+    # Year 0 moved into year 1 by a negative offset is in range, but the model cannot read year 0.
+    readable = pc.and_(in_range, pc.invert(pc.starts_with(raw, "0000")))
+    return values, pc.fill_null(readable, False)
 
 
 def _dates(raw: pa.Array) -> tuple[pa.Array, pa.Array]:
     fast = pc.match_substring_regex(raw, _DATE)
-    values = pc.if_else(fast, raw, None).cast(pa.date32())
-    return values, pc.fill_null(pc.greater_equal(values, _FIRST_DATE), False)
+    values = _cast_where_possible(pc.if_else(fast, raw, None), pa.date32())
+    return values, pc.fill_null(pc.greater_equal(values, FIRST_DATE), False)
 
 
-_FAST_PATHS: dict[FieldType, Callable[[pa.Array], tuple[pa.Array, pa.Array]]] = {
+def _cast_where_possible(cells: pa.Array, target: pa.DataType) -> pa.Array:
+    """Null where a cell fails (2024-02-30), so that it alone, with a few near it, needs the parser."""
+    values = cast_where_possible(cells, target)
+    return values if values is not None else pa.nulls(len(cells), target)
+
+
+# The second tier: regular expressions of the spellings the model reads as Arrow's cast would.
+_SPELLED_OUT: dict[FieldType, Callable[[pa.Array], tuple[pa.Array, pa.Array]]] = {
     FieldType.INTEGER: _integers,
     FieldType.NUMBER: _numbers,
     FieldType.BOOLEAN: _booleans,
@@ -178,26 +231,21 @@ _FAST_PATHS: dict[FieldType, Callable[[pa.Array], tuple[pa.Array, pa.Array]]] = 
 }
 
 
-def _split_list(raw: pa.Array, separator: str) -> pa.Array:
-    """Split cells on ``separator``, trim items and drop empty ones, like the model's ``_split_list``."""
-    lists = pc.split_pattern(raw, separator)
+def _split_list(raw: pa.Array, separator: str, present: pa.BooleanArray) -> pa.Array:
+    """Split cells on ``separator``, trim items and drop empty ones, like the model's ``_split_list``.
+
+    Empty cells are null.
+    """
+    lists = pc.split_pattern(only_cells(raw, present), separator)
     items = pc.utf8_trim(pc.list_flatten(lists), PYTHON_WHITESPACE)
     keep = pc.not_equal(items, "")
-    # New list boundaries: how many kept items precede each old boundary.
-    kept_before = pc.cumulative_sum(keep.cast(pa.int32()))
-    boundaries = pa.concat_arrays([pa.array([0], pa.int32()), kept_before]).take(lists.offsets)
-    return pa.ListArray.from_arrays(boundaries, items.filter(keep), type=pa.list_(pa.string()))
-
-
-def _parse_remaining(
-    field: FieldSpec, raw: pa.Array, values: pa.Array, needs_parser: pa.Array, parse_cell: CellParser
-) -> pa.Array:
-    """Validate, one by one, the present cells the fast path could not take."""
-    if not pc.any(needs_parser).as_py():
-        return values
-    cells = raw.filter(needs_parser).to_pylist()
-    parsed = [_storable(field, _try(parse_cell, cell)) for cell in cells]
-    return pc.replace_with_mask(values, needs_parser, pa.array(parsed, values.type))
+    boundaries = lists.offsets
+    if keep.false_count > 0:
+        # New list boundaries: how many kept items precede each old boundary.
+        kept_before = pc.cumulative_sum(keep.cast(pa.int32()))
+        boundaries = pa.concat_arrays([pa.array([0], pa.int32()), kept_before]).take(boundaries)
+        items = items.filter(keep)
+    return pa.ListArray.from_arrays(boundaries, items, type=pa.list_(pa.string()), mask=pc.invert(present))
 
 
 def _try(parse_cell: CellParser, cell: str) -> Any:
