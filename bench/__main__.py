@@ -8,7 +8,10 @@ In one run, on the same generated files, each in a fresh process (:mod:`bench.ca
 2. a 10k-row increment (half updates of recent deals, half new) into the 1M-row collection,
    against the same file into an empty one;
 3. 1,000 consecutive 5-row upserts into one table (a CRM sync every minute): whether the
-   cost of an upload stays flat as the table's history grows.
+   cost of an upload stays flat as the table's history grows;
+4. a file 10x the big one (~1 GB) into the large collection: the validator's peak memory.
+
+Case 1 also times validation alone (read, parse, every check; no merge) on the big file.
 
 The large collections are built before their case (by ingesting generated chunks; timed
 for information). The targets are reported, never asserted: the machine may be shared and
@@ -34,7 +37,18 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 CASE_TIMEOUT_SECONDS = 3 * 3600
 DEFAULT_SMALL_UPSERTS = 1000
-SERIES = ("s3_read", "arrow_parse", "naive", "case1a", "case1b", "case2_empty", "case2_full", "case3")
+SERIES = (
+    "s3_read",
+    "arrow_parse",
+    "naive",
+    "validate",
+    "case1a",
+    "case1b",
+    "case2_empty",
+    "case2_full",
+    "case3",
+    "case4",
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -168,6 +182,8 @@ def main(argv: list[str] | None = None) -> None:
         increment_keys = [f"incoming/bench/deals/increment-{n}.csv" for n in range(workload.increments)]
         for path, key in zip(files.increments, increment_keys, strict=True):
             aws.upload(path, key)
+        huge_key = "incoming/bench/deals/huge.csv"
+        aws.upload(files.huge, huge_key)
         phases["moto server start, uploads to S3"] = time.perf_counter() - phase
         runner = CaseRunner(aws, logs, logs / "profiles" if args.profile else None)
 
@@ -181,6 +197,7 @@ def main(argv: list[str] | None = None) -> None:
                 runs["s3_read"].append(runner.run("s3-read", f"s3-read-{quick}", key=big_key))
                 runs["arrow_parse"].append(runner.run("arrow-parse", f"arrow-parse-{quick}", file=files.big))
             runs["naive"].append(runner.run("naive", f"naive-{number}", key=big_key))
+            runs["validate"].append(runner.run("validate", f"validate-{number}", key=big_key))
             ingest = {"key": big_key, "request": f"{run_id}-big-{number}", "profile": True}
             runs["case1a"].append(
                 runner.run("ingest", f"1a-into-empty-{number}", collection=f"empty{number}", **ingest)
@@ -231,6 +248,19 @@ def main(argv: list[str] | None = None) -> None:
             )
         )
         phases["case 3"] = time.perf_counter() - phase
+
+        phase = time.perf_counter()
+        print(f"Case 4: the {workload.huge_rows:,}-row file into the large collection:", flush=True)
+        runs["case4"].append(
+            runner.run(
+                "ingest",
+                "4-huge-into-large",
+                collection="incremented",
+                key=huge_key,
+                request=f"{run_id}-huge",
+            )
+        )
+        phases["case 4"] = time.perf_counter() - phase
 
     series = {name: Series(name, found) for name, found in runs.items()}
     total = time.perf_counter() - started

@@ -17,6 +17,7 @@ Cases:
 - ``naive``: the S3 object through ``csv.DictReader`` and one ``Deal.model_validate`` per
   row, no merge, nothing kept.
 - ``s3-read``: the S3 object's body drained, nothing parsed: what moto's S3 costs.
+- ``validate``: ``validate_file`` alone on the S3 object: read, parse, every check; no merge.
 - ``small-upserts``: ``--uploads`` consecutive upserts of the 5-row sample into one table,
   each a newer version of the same deals, as a CRM sync sends them: every upload's time,
   and what the table's history holds at the end.
@@ -28,6 +29,7 @@ import argparse
 import cProfile
 import io
 import json
+import os
 import resource
 import time
 from collections.abc import Callable
@@ -96,8 +98,12 @@ def _settings(args: argparse.Namespace) -> Any:
         for name, info in Settings.model_fields.items()
         if info.is_required()
     }
+    # The engine's own tuning may come from the environment, as in the validator.
+    tunable = ("KEPT_ROWS_IN_MEMORY_MIB", "MERGE_PART_ROWS")
+    tuning = {name: os.environ[name] for name in tunable if name in os.environ}
     return Settings.model_validate(
         placeholders
+        | tuning
         | {
             "DATA_BUCKET": args.bucket,
             "GLUE_DATABASE": args.database,
@@ -151,6 +157,32 @@ def ingest(args: argparse.Namespace) -> dict[str, Any]:
             settings=settings,
         )
         return _outcome_figures(outcome)
+
+    return measure(work, args.profile)
+
+
+def validate(args: argparse.Namespace) -> dict[str, Any]:
+    from ingestion.dataplane.validation import validate_file
+    from ingestion.schemas.deals import DEALS
+
+    _import_data_plane()
+    settings, s3 = _settings(args), _s3(args)
+    s3.head_object(Bucket=args.bucket, Key=args.key)
+
+    def work() -> dict[str, Any]:
+        checked = validate_file(
+            lambda: s3.get_object(Bucket=args.bucket, Key=args.key)["Body"],
+            DEALS,
+            ",",
+            max_errors=settings.max_validation_errors,
+            spill_after_bytes=settings.kept_rows_in_memory_mib << 20,
+        )
+        try:
+            if not checked.accepts():
+                raise RuntimeError(f"validation refused the file: {checked.message}")
+            return {"rows": checked.processed_lines}
+        finally:
+            checked.close()
 
     return measure(work, args.profile)
 
@@ -279,6 +311,7 @@ def small_upserts(args: argparse.Namespace) -> dict[str, Any]:
 
 CASES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "ingest": ingest,
+    "validate": validate,
     "build": build,
     "arrow-parse": arrow_parse,
     "naive": naive,

@@ -29,6 +29,8 @@ FULL_COLLECTION_ROWS = 1_000_000
 INCREMENT_ROWS = 10_000
 DEFAULT_SEED = 20_240_618
 DEFAULT_BUILD_CHUNKS = 10
+# The huge file (case 4) has this many times the big file's rows: about 1 GB at the default size.
+HUGE_FACTOR = 10
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,15 @@ class Workload:
         # The increments' new deals come after the history, so their number changes no row.
         return DealHistory(seed=self.seed, size=self.collection_rows + self.big_rows)
 
+    @property
+    def huge_rows(self) -> int:
+        return HUGE_FACTOR * self.big_rows
+
+    @property
+    def first_huge(self) -> int:
+        """The huge file's deals come after every other file's, so it only inserts."""
+        return self.collection_rows + self.big_rows + self.increments * self.new_per_increment
+
     def chunk_ranges(self) -> list[range]:
         bounds = [self.collection_rows * n // self.build_chunks for n in range(self.build_chunks + 1)]
         return [range(start, stop) for start, stop in itertools.pairwise(bounds)]
@@ -91,7 +102,7 @@ class Workload:
             f"{note}: big file {self.big_rows:,} rows; large collection {self.collection_rows:,} rows "
             f"(stands for {FULL_COLLECTION_ROWS:,}, built by {self.build_chunks} uploads); "
             f"increments {self.increment_rows:,} rows ({self.increment_rows // 2:,} updates of recent deals, "
-            f"{self.new_per_increment:,} new); seed {self.seed}"
+            f"{self.new_per_increment:,} new); huge file {self.huge_rows:,} rows; seed {self.seed}"
         )
 
 
@@ -101,6 +112,7 @@ class WorkloadFiles:
     big: Path
     increments: list[Path]
     chunks: list[Path]
+    huge: Path
 
     def size(self, path: Path) -> int:
         return path.stat().st_size
@@ -129,6 +141,7 @@ def prepare_files(workload: Workload, root: Path) -> WorkloadFiles:
         big=directory / "big.csv",
         increments=[directory / f"increment-{n}.csv" for n in range(workload.increments)],
         chunks=[directory / f"collection-{n:03d}.csv" for n in range(workload.build_chunks)],
+        huge=directory / "huge.csv",
     )
     if not files.big.exists():
         start = workload.collection_rows
@@ -147,4 +160,6 @@ def prepare_files(workload: Workload, root: Path) -> WorkloadFiles:
     for deals, path in zip(workload.chunk_ranges(), files.chunks, strict=True):
         if not path.exists():
             write_csv(path, history.deals(deals.start, deals.stop))
+    if not files.huge.exists():
+        write_csv(files.huge, history.deals(workload.first_huge, workload.first_huge + workload.huge_rows))
     return files

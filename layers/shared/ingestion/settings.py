@@ -32,6 +32,10 @@ class Settings(BaseModel):
     # A file larger than this once decompressed is refused before it can exhaust the
     # validator's memory (the template sizes it to the validator's MemorySize).
     max_decompressed_mib: int = Field(default=640, ge=1, alias="MAX_DECOMPRESSED_MIB")
+    # A file's kept rows beyond this much Arrow memory go to local disk and are merged in parts
+    # of MERGE_PART_ROWS rows: the validator's memory stays bounded whatever the file's size.
+    kept_rows_in_memory_mib: int = Field(default=256, ge=0, alias="KEPT_ROWS_IN_MEMORY_MIB")
+    merge_part_rows: int = Field(default=200_000, ge=1, alias="MERGE_PART_ROWS")
     # Table maintenance: snapshots older than this go (time travel reaches this far at most)...
     snapshot_retention_days: float = Field(default=7, gt=0, alias="SNAPSHOT_RETENTION_DAYS")
     # ...and files no snapshot refers to are deleted once this old (younger ones may belong to a

@@ -97,3 +97,34 @@ def test_maintenance_keeps_the_snapshots_a_redelivery_may_need(settings: Setting
 
     kept = {snapshot.snapshot_id for snapshot in table.refresh().metadata.snapshots}
     assert unrecorded in kept
+
+
+def test_compaction_of_many_partitions_keeps_every_row(settings: Settings, sample_csv: bytes):
+    from ingestion.schemas.deals import DEALS
+
+    header, *deals = sample_csv.rstrip(b"\n").split(b"\n")  # five deals in five months
+    for number, deal in enumerate(deals * 2):  # each month gets two small files
+        data = header + b"\n" + deal.replace(deal.split(b",", 1)[0], b"%d" % number, 1) + b"\n"
+        outcome = ingest_upload(
+            open_source=lambda data=data: io.BytesIO(data),
+            data_type=DEALS,
+            separator=",",
+            collection_id=COLLECTION,
+            request_id=f"deal-{number}",
+            settings=settings,
+        )
+        assert outcome.status.value == "completed", outcome.message
+    table = get_catalog(settings).load_table(table_identifier(settings, COLLECTION, "deals"))
+    before = sorted(table.scan().to_arrow()["id"].to_pylist())
+
+    result = maintain_table(
+        table,
+        keeper=None,
+        retention=timedelta(days=1),
+        orphan_age=timedelta(days=1),
+        now=datetime.now(UTC),
+        s3=boto3.client("s3", endpoint_url=settings.aws_endpoint_url),
+    )
+
+    assert (result.files_before, result.files_after) == (10, 5)
+    assert sorted(table.refresh().scan().to_arrow()["id"].to_pylist()) == before

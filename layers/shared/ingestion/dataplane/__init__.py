@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from ingestion.dataplane.commits import SnapshotKeeper
 from ingestion.dataplane.merge import MergeConflict, keep_newest_per_key, merge_into_collection
+from ingestion.dataplane.merge_in_parts import merge_into_collection_in_parts
 from ingestion.dataplane.records import OpenSource, UnreadableFile
 from ingestion.dataplane.tables import (
     get_catalog,
@@ -27,14 +28,13 @@ from ingestion.dataplane.tables import (
     table_identifier,
     table_spec,
 )
-from ingestion.dataplane.validation import FileValidation, validate_file
+from ingestion.dataplane.validation import FileValidation, KeptRows, validate_file
 from ingestion.domain import IngestOptions, UploadOutcome, UploadStatus
 from ingestion.observability import logger
 from ingestion.schemas.spec import DataTypeSpec
 from ingestion.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    import pyarrow as pa
     from pyiceberg.catalog import Catalog
     from pyiceberg.table import Table
 
@@ -104,29 +104,37 @@ def ingest_upload(
         options=options,
         max_bytes=settings.max_decompressed_bytes,
         on_progress=on_progress,
+        spill_after_bytes=settings.kept_rows_in_memory_mib << 20,
     )
-    if not checked.accepts() or checked.table is None:
-        logger.info(
-            "upload refused",
-            extra={"request_id": request_id, "errors": checked.issue_count, "rows": checked.processed_lines},
-        )
-        return _outcome(checked, UploadStatus.ERROR)
-    with commit_guard() as keeper:
-        return _merge(
-            checked,
-            checked.table,
-            data_type,
-            collection_id,
-            request_id,
-            catalog or get_catalog(settings),
-            settings,
-            keeper,
-        )
+    try:
+        if not checked.accepts() or checked.rows is None:
+            logger.info(
+                "upload refused",
+                extra={
+                    "request_id": request_id,
+                    "errors": checked.issue_count,
+                    "rows": checked.processed_lines,
+                },
+            )
+            return _outcome(checked, UploadStatus.ERROR)
+        with commit_guard() as keeper:
+            return _merge(
+                checked,
+                checked.rows,
+                data_type,
+                collection_id,
+                request_id,
+                catalog or get_catalog(settings),
+                settings,
+                keeper,
+            )
+    finally:
+        checked.close()  # a large file's kept rows leave the local disk
 
 
 def _merge(
     checked: FileValidation,
-    rows: pa.Table,
+    rows: KeptRows,
     data_type: DataTypeSpec,
     collection_id: str,
     request_id: str,
@@ -141,28 +149,44 @@ def _merge(
     merged_type = dataclasses.replace(
         data_type, fields=data_type.fields + tuple(checked.new_fields), infer_schema=False
     )
-    newest = keep_newest_per_key(rows, merged_type)
-    if newest.repeated:
-        examples = ", ".join(f"'{key}'" for key in newest.examples)
+    if rows.spilled:
+        # A large file: its rows are on local disk, merged part by part (bounded memory).
+        merged, repeats = merge_into_collection_in_parts(
+            catalog,
+            settings,
+            collection_id,
+            merged_type,
+            rows.batches,
+            request_id,
+            added_fields=checked.new_fields,
+            keeper=keeper,
+            part_rows=settings.merge_part_rows,
+        )
+        repeated, examples = repeats.count, repeats.examples
+    else:
+        newest = keep_newest_per_key(rows.to_table(), merged_type)
+        repeated, examples = newest.repeated, newest.examples
+        merged = merge_into_collection(
+            catalog,
+            settings,
+            collection_id,
+            merged_type,
+            newest.rows,
+            request_id,
+            added_fields=checked.new_fields,
+            keeper=keeper,
+        )
+    if repeated:
+        shown = ", ".join(f"'{key}'" for key in examples)
         tie_break = (
             f"latest {data_type.version_field}, then the later line"
             if data_type.version_field
             else "the later line"
         )
         warnings.append(
-            f"{newest.repeated} rows repeat a {data_type.key} found elsewhere in the file (e.g. {examples}); "
+            f"{repeated} rows repeat a {data_type.key} found elsewhere in the file (e.g. {shown}); "
             f"only the newest row for each {data_type.key} ({tie_break}) was kept"
         )
-    merged = merge_into_collection(
-        catalog,
-        settings,
-        collection_id,
-        merged_type,
-        newest.rows,
-        request_id,
-        added_fields=checked.new_fields,
-        keeper=keeper,
-    )
     if merged.stale:
         warnings.append(
             f"{merged.stale} rows were not merged because the collection already holds a newer version "

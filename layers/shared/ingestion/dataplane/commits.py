@@ -167,18 +167,18 @@ def commit_merge(
 ) -> MergeResult:
     """Write ``plan`` as one snapshot stamped with ``request_id``, expiring old snapshots in the
     same commit; ``CommitFailedException`` if the table moved since ``table`` was read."""
-    transaction = _Transaction(table)
-    adds_columns = _add_columns(transaction, table.schema(), added_fields)
+    transaction = CachedTransaction(table)
+    adds_columns = stage_added_columns(transaction, table.schema(), added_fields)
     if plan.rows.num_rows == 0:
         # Every row was stale: nothing to write, and nothing to stamp.
-        return _result(transaction.commit_transaction() if adds_columns else table, plan)
+        return merge_result(transaction.commit_transaction() if adds_columns else table, plan)
     properties = {
         REQUEST_ID: request_id,
         ROWS_INSERTED: str(plan.inserted),
         ROWS_UPDATED: str(plan.updated),
         ROWS_STALE: str(plan.stale),
     }
-    rows = _conform(plan.rows, transaction.table_metadata.schema())
+    rows = conform_rows(plan.rows, transaction.table_metadata.schema())
     if len(plan.replaced_keys) and data_type.key is not None and plan.replaced is not None:
         snapshot_id = _rewrite(transaction, table, rows, plan, files, data_type.key, properties)
     else:
@@ -187,8 +187,8 @@ def commit_merge(
     if keeper is not None:
         keeper.keep_snapshot(request_id, snapshot_id)  # before the commit: a redelivery may need it
         kept |= keeper.kept_snapshots
-    _expire_old_snapshots(transaction, kept)
-    result = _result(transaction.commit_transaction(), plan)
+    stage_snapshot_expiry(transaction, kept)
+    result = merge_result(transaction.commit_transaction(), plan)
     logger.info(
         "upload merged",
         extra={
@@ -202,7 +202,7 @@ def commit_merge(
     return result
 
 
-class _Transaction(Transaction):
+class CachedTransaction(Transaction):
     """pyiceberg's transaction, computing its table metadata once per staged change.
 
     pyiceberg recomputes (and deep-copies) the whole metadata on every read of
@@ -248,7 +248,7 @@ def _rewrite(
     schema = metadata.schema()
     kept = ArrowScan(metadata, table.io, schema, AlwaysTrue()).to_table(affected)
     kept = kept.filter(pc.invert(pc.is_in(kept.column(key), value_set=plan.replaced_keys)))
-    merged = pa.concat_tables([_conform(kept, schema), rows]).sort_by([(key, "ascending")])
+    merged = pa.concat_tables([conform_rows(kept, schema), rows]).sort_by([(key, "ascending")])
     overwrite = BoundedOverwrite(
         operation=Operation.OVERWRITE, transaction=transaction, io=table.io, snapshot_properties=properties
     )
@@ -262,16 +262,16 @@ def _rewrite(
     return overwrite.snapshot_id
 
 
-class _ExpireSnapshots(ExpireSnapshots):
+class ExpireSnapshotsById(ExpireSnapshots):
     """pyiceberg's expiry, given the ids at once (its ``by_ids`` copies the table's metadata
     twice per id)."""
 
-    def of(self, snapshot_ids: set[int]) -> _ExpireSnapshots:
+    def of(self, snapshot_ids: set[int]) -> ExpireSnapshotsById:
         self._snapshot_ids_to_expire |= snapshot_ids
         return self
 
 
-def _expire_old_snapshots(transaction: Transaction, kept: set[int]) -> None:
+def stage_snapshot_expiry(transaction: Transaction, kept: set[int]) -> None:
     """Stage the expiry of all but the newest :data:`KEPT_SNAPSHOTS` snapshots and ``kept``.
 
     Only the snapshots leave the metadata: their files stay in the bucket (a reader that
@@ -280,11 +280,11 @@ def _expire_old_snapshots(transaction: Transaction, kept: set[int]) -> None:
     snapshots = sorted(transaction.table_metadata.snapshots, key=lambda snapshot: snapshot.sequence_number)
     old = {snapshot.snapshot_id for snapshot in snapshots[:-KEPT_SNAPSHOTS]} - kept
     if old:
-        with _ExpireSnapshots(transaction).of(old):
+        with ExpireSnapshotsById(transaction).of(old):
             pass
 
 
-def _add_columns(transaction: Transaction, schema: Schema, added_fields: Sequence[FieldSpec]) -> bool:
+def stage_added_columns(transaction: Transaction, schema: Schema, added_fields: Sequence[FieldSpec]) -> bool:
     """Stage the columns ``schema`` lacks; True if there were any.
 
     A column another upload added meanwhile is used if it has the inferred type; with another
@@ -309,7 +309,7 @@ def _add_columns(transaction: Transaction, schema: Schema, added_fields: Sequenc
     return bool(missing)
 
 
-def _conform(rows: pa.Table, schema: Schema) -> pa.Table:
+def conform_rows(rows: pa.Table, schema: Schema) -> pa.Table:
     """``rows`` in the table's column order and types; columns it lacks are null."""
     target = schema.as_arrow()
     extra = set(rows.column_names) - set(target.names)
@@ -322,7 +322,7 @@ def _conform(rows: pa.Table, schema: Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, names=target.names).cast(target)
 
 
-def _result(table: Table, plan: MergePlan) -> MergeResult:
+def merge_result(table: Table, plan: MergePlan) -> MergeResult:
     """The plan's counts with the table's size after it, read from the current snapshot."""
     snapshot = table.current_snapshot()
     summary = snapshot.summary if snapshot is not None else None

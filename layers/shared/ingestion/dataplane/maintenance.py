@@ -17,6 +17,7 @@ Run on a schedule for every table (``functions/maintenance``), under the table's
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,7 +29,12 @@ from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
 from pyiceberg.table import FileScanTask, Table
 from pyiceberg.table.snapshots import Operation
 
-from ingestion.dataplane.commits import BoundedOverwrite, SnapshotKeeper, _ExpireSnapshots, _Transaction
+from ingestion.dataplane.commits import (
+    BoundedOverwrite,
+    CachedTransaction,
+    ExpireSnapshotsById,
+    SnapshotKeeper,
+)
 from ingestion.dataplane.tables import KEY_PROPERTY
 from ingestion.observability import logger
 
@@ -92,7 +98,7 @@ def _compact(table: Table) -> Table:
     if not small:
         return table
     key = table.properties.get(KEY_PROPERTY)
-    transaction = _Transaction(table)
+    transaction = CachedTransaction(table)
     metadata = transaction.table_metadata
     schema = metadata.schema()
     rewrite = BoundedOverwrite(
@@ -109,7 +115,12 @@ def _compact(table: Table) -> Table:
             for task in tasks:
                 rewrite.delete_data_file(task.file)
             for data_file in _dataframe_to_data_files(
-                table_metadata=metadata, df=rows, io=table.io, write_uuid=rewrite.commit_uuid
+                # A uuid per write: files are named <n>-<task>-<uuid>, so two partitions' writes
+                # sharing one would name their files alike.
+                table_metadata=metadata,
+                df=rows,
+                io=table.io,
+                write_uuid=uuid.uuid4(),
             ):
                 rewrite.append_data_file(data_file)
     return transaction.commit_transaction()
@@ -125,8 +136,8 @@ def _expire(table: Table, keeper: SnapshotKeeper | None, before: datetime) -> in
         and (current is None or snapshot.snapshot_id != current.snapshot_id)
     } - kept
     if old:
-        transaction = _Transaction(table)
-        with _ExpireSnapshots(transaction).of(old):
+        transaction = CachedTransaction(table)
+        with ExpireSnapshotsById(transaction).of(old):
             pass
         transaction.commit_transaction()
     return len(old)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -97,17 +97,41 @@ def keep_newest_per_key(rows: pa.Table, data_type: DataTypeSpec) -> NewestRows:
         # Every key once (the usual file): nothing to choose, only the key order to give.
         order = pc.sort_indices(rows, sort_keys=[(key, "ascending", "at_end")])
         return NewestRows(rows=rows.take(order), repeated=0, examples=[])
-    lines = pc.subtract(pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), rows.num_rows)), 1)
-    # Nulls last: a row without a version is older than any row with one.
-    sort_keys = [(key, "ascending", "at_end")]
-    sort_keys += [(version, "descending", "at_end")] if version else []
+    newest = newest_positions(rows.column(key), rows.column(version) if version else None)
+    return NewestRows(rows=rows.take(newest.positions), repeated=newest.repeated, examples=newest.examples)
+
+
+@dataclass(frozen=True)
+class NewestPositions:
+    """Positions of the rows that win for their key, ordered by key; how many lost, and examples."""
+
+    positions: pa.Array
+    repeated: int
+    examples: list[str]
+
+
+def newest_positions(
+    keys: pa.ChunkedArray | pa.Array, versions: pa.ChunkedArray | pa.Array | None
+) -> NewestPositions:
+    """Which row wins for each key: the newest version (a null version is older than any), then
+    the later line."""
+    count = len(keys)
+    lines = pc.subtract(pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), count)), 1)
+    decided = pa.table({"key": keys, _LINE: lines} | ({"version": versions} if versions is not None else {}))
+    sort_keys = [("key", "ascending", "at_end")]
+    sort_keys += [("version", "descending", "at_end")] if versions is not None else []
     sort_keys += [(_LINE, "descending", "at_end")]
-    order = pc.sort_indices(rows.append_column(_LINE, lines), sort_keys=sort_keys)
-    keys = rows.column(key).combine_chunks().take(order)
-    first = pa.concat_arrays([pa.array([True]), pc.not_equal(keys[1:], keys[:-1])])
-    repeated = rows.num_rows - pc.sum(first).as_py()
-    examples = pc.unique(keys.filter(pc.invert(first)))[:5].to_pylist() if repeated else []
-    return NewestRows(rows=rows.take(order.filter(first)), repeated=repeated, examples=examples)
+    order = pc.sort_indices(decided, sort_keys=sort_keys)
+    ordered = decided.column("key").combine_chunks().take(order)
+    first = (
+        pa.concat_arrays([pa.array([True]), pc.not_equal(ordered[1:], ordered[:-1])])
+        if count
+        else pa.array([], pa.bool_())
+    )
+    positions = order.filter(first)
+    repeated = count - len(positions)
+    examples = pc.unique(ordered.filter(pc.invert(first)))[:5].to_pylist() if repeated else []
+    return NewestPositions(positions=positions, repeated=repeated, examples=examples)
 
 
 def plan_merge(rows: pa.Table, stored: pa.Table, data_type: DataTypeSpec) -> MergePlan:
@@ -168,6 +192,26 @@ def merge_into_collection(
     snapshot before it is committed, and names the snapshots expiry must keep (the commit
     lock: see :mod:`.commits`).
     """
+
+    def merge_once(table: Table) -> MergeResult:
+        stored = stored_versions(table, data_type, rows)
+        plan = plan_merge(rows, stored.rows, data_type)
+        return commit_merge(table, plan, stored.files, data_type, request_id, added_fields, keeper)
+
+    return merge_with_retries(catalog, settings, collection_id, data_type, request_id, merge_once)
+
+
+def merge_with_retries(
+    catalog: Catalog,
+    settings: Settings,
+    collection_id: str,
+    data_type: DataTypeSpec,
+    request_id: str,
+    merge_once: Callable[[Table], MergeResult],
+) -> MergeResult:
+    """``merge_once`` against the collection's table, unless the request was merged before;
+    decided again against the new table, a bounded number of times, when the commit finds the
+    table moved since it was read."""
     identifier = table_identifier(settings, collection_id, data_type.name)
     table = load_or_create_table(catalog, settings, collection_id, data_type)
     for attempt in range(1, MAX_COMMIT_ATTEMPTS + 1):
@@ -177,10 +221,8 @@ def merge_into_collection(
                 "upload already merged", extra={"request_id": request_id, "snapshot_id": recorded.snapshot_id}
             )
             return recorded
-        stored = stored_versions(table, data_type, rows)
-        plan = plan_merge(rows, stored.rows, data_type)
         try:
-            return commit_merge(table, plan, stored.files, data_type, request_id, added_fields, keeper)
+            return merge_once(table)
         except (CommitFailedException, ValidationException) as error:
             if attempt == MAX_COMMIT_ATTEMPTS:
                 raise MergeConflict(

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -36,6 +36,7 @@ from ingestion.dataplane.column_checks import arrow_type, cell_parser, check_col
 from ingestion.dataplane.csv_reader import BLOCK_SIZE, CsvRecords
 from ingestion.dataplane.formats import SNIFF_BYTES, UploadedFile
 from ingestion.dataplane.json_reader import JsonDocumentRecords, NdjsonRecords
+from ingestion.dataplane.kept_rows import SPILL_AFTER_BYTES, KeptBatches
 from ingestion.dataplane.records import (
     CellProblem,
     Header,
@@ -97,18 +98,34 @@ class FileValidation:
     failed_rows: int = 0
     message: str | None = None
     refused: bool = False
-    table: pa.Table | None = None
+    # The good rows, in memory or spilled to local disk (a large file); ``close`` deletes them.
+    rows: KeptRows | None = None
     # Columns the data type lacks, kept because the upload allows field addition, with
-    # their inferred types; ``table`` holds them after the data type's own columns.
+    # their inferred types; ``rows`` holds them after the data type's own columns.
     new_fields: list[FieldSpec] = field(default_factory=list)
+    _table: pa.Table | None = None
+
+    @property
+    def table(self) -> pa.Table | None:
+        """The good rows as one table, for a file whose rows were kept in memory."""
+        if self._table is None and self.rows is not None and not self.rows.spilled:
+            self._table = self.rows.to_table()
+        return self._table
 
     def accepts(self) -> bool:
-        """Whether the good rows in ``table`` are to be merged."""
-        return not self.refused and self.table is not None
+        """Whether the good rows in ``rows`` are to be merged."""
+        return not self.refused and self.rows is not None
+
+    def close(self) -> None:
+        """Let go of the kept rows (and delete them from local disk)."""
+        if self.rows is not None:
+            self.rows.close()
+        self.rows = None
+        self._table = None
 
     def refuse(self, message: str, issues: list[ValidationIssue]) -> None:
         self.refused = True
-        self.table = None
+        self.close()
         self.new_fields = []
         self.message = message
         self.issues = issues
@@ -125,11 +142,13 @@ def validate_file(
     options: IngestOptions | None = None,
     max_bytes: int | None = None,
     on_progress: Callable[[int], None] | None = None,
+    spill_after_bytes: int = SPILL_AFTER_BYTES,
 ) -> FileValidation:
     """Read and check a whole file; never raises for anything wrong with the file itself.
 
     ``max_bytes`` refuses a file larger than that once decompressed; ``on_progress`` is called
-    with the records read so far after every batch.
+    with the records read so far after every batch. Kept rows past ``spill_after_bytes`` go to
+    local disk (:mod:`.kept_rows`): close the result once its rows are merged.
     """
     options = options or IngestOptions()
     result = FileValidation(data_type=data_type, max_bad_records=options.max_bad_records)
@@ -139,7 +158,14 @@ def validate_file(
             reader = _open_reader(upload, data_type, separator, block_size)
             try:
                 result.warnings.extend(reader.notes)
-                _check_reader(reader, result, max_errors=max_errors, options=options, on_progress=on_progress)
+                _check_reader(
+                    reader,
+                    result,
+                    max_errors=max_errors,
+                    options=options,
+                    on_progress=on_progress,
+                    spill_after_bytes=spill_after_bytes,
+                )
             finally:
                 result.processed_lines = reader.rows_read  # also when reading stopped half-way
                 reader.close()
@@ -180,6 +206,7 @@ def _check_reader(
     max_errors: int,
     options: IngestOptions,
     on_progress: Callable[[int], None] | None = None,
+    spill_after_bytes: int = SPILL_AFTER_BYTES,
 ) -> None:
     data_type = result.data_type
     may_add = _may_add_fields(data_type, options)
@@ -188,15 +215,36 @@ def _check_reader(
     ):
         return
     while True:
-        kept = _KeptRows(data_type, reader.header, max_errors, options.max_bad_records, may_add=may_add)
+        kept = _KeptRows(
+            data_type,
+            reader.header,
+            max_errors,
+            options.max_bad_records,
+            may_add=may_add,
+            spill_after_bytes=spill_after_bytes,
+        )
         try:
             for raw in reader.batches():
                 kept.add(raw, reader.malformed)
                 if on_progress is not None:
                     on_progress(reader.rows_read)
         except ReadAgain:
+            kept.batches.close()
             continue  # the reader reads the file another way: start over
+        except BaseException:
+            kept.batches.close()
+            raise
         break
+    try:
+        _conclude(reader, kept, result)
+    finally:
+        if result.rows is None:
+            kept.batches.close()  # refused: what was spilled goes now
+
+
+def _conclude(reader: RecordReader, kept: _KeptRows, result: FileValidation) -> None:
+    """The verdict on a file read whole: its problems placed, its rows kept if it is accepted."""
+    data_type = result.data_type
     if reader.rows_read == 0:
         raise UnreadableFile(
             "the file has no data rows: it has a header but nothing below it. Add at least one row "
@@ -204,7 +252,7 @@ def _check_reader(
             if reader.header is not None
             else "the file has no data rows: it holds no JSON object. Send one object per row"
         )
-    if reader.header is None and not _check_keys(kept.columns, data_type, result, may_add=may_add):
+    if reader.header is None and not _check_keys(kept.columns, data_type, result, may_add=kept.may_add):
         return
     if kept.log.total or reader.malformed:
         _report_problems(result, kept.log, reader)
@@ -216,7 +264,7 @@ def _check_reader(
             "the file has no named column to infer the data type from: name the columns in the first "
             "line (CSV) or use keys with names (JSON)"
         )
-    result.table = kept.table(result.new_fields)
+    result.rows = kept.rows(result.new_fields)
 
 
 def _check_header(
@@ -346,7 +394,14 @@ class _KeptRows:
     """One pass over the batches: checks each, keeps its good rows while the file can still be merged."""
 
     def __init__(
-        self, data_type: DataTypeSpec, header: Header | None, max_errors: int, max_bad: int, *, may_add: bool
+        self,
+        data_type: DataTypeSpec,
+        header: Header | None,
+        max_errors: int,
+        max_bad: int,
+        *,
+        may_add: bool,
+        spill_after_bytes: int,
     ) -> None:
         self.checker = _BatchChecker(data_type, header)
         self.log = _IssueLog(max_errors)
@@ -359,7 +414,7 @@ class _KeptRows:
             name for name in dict.fromkeys(self.columns) if may_add and name and name not in self.known
         ]
         self.types = ColumnTypes()
-        self.batches: list[tuple[list[pa.Array], dict[str, pa.Array], int]] = []
+        self.batches = KeptBatches(self.checker.schema, spill_after_bytes=spill_after_bytes)
         self.over_budget = False
 
     def add(self, raw: RawBatch, malformed: int) -> None:
@@ -391,21 +446,40 @@ class _KeptRows:
                 new[name] = cells if all_good else cells.filter(good)
                 self.types.observe(name, new[name])
         rows = raw.columns.num_rows if all_good else pc.sum(good).as_py() or 0
-        self.batches.append((typed, new, rows))
+        self.batches.append(typed, new, rows)
 
-    def table(self, new_fields: list[FieldSpec]) -> pa.Table:
+    def rows(self, new_fields: list[FieldSpec]) -> KeptRows:
         """The kept rows: the data type's columns, then the new ones typed as inferred."""
-        schema = pa.schema(list(self.checker.schema) + [pa.field(f.name, arrow_type(f)) for f in new_fields])
-        batches = []
-        for typed, new, rows in self.batches:
-            arrays = list(typed)
-            for spec in new_fields:
-                cells = new.get(spec.name)
-                if cells is None:
-                    cells = pa.nulls(rows, pa.string()).fill_null("")
-                arrays.append(check_column(spec, cells).values)
-            batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
-        return pa.Table.from_batches(batches, schema=schema)
+        return KeptRows(self.batches, new_fields)
+
+
+class KeptRows:
+    """The rows a file keeps for the merge, in memory or (a large file) spilled to local disk."""
+
+    def __init__(self, batches: KeptBatches, new_fields: list[FieldSpec]) -> None:
+        self._batches = batches
+        self._new = {spec.name: spec for spec in new_fields}
+        self.schema = pa.schema(list(batches.schema) + [pa.field(f.name, arrow_type(f)) for f in new_fields])
+
+    @property
+    def spilled(self) -> bool:
+        return self._batches.spilled
+
+    @property
+    def num_rows(self) -> int:
+        return self._batches.num_rows
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        return self._batches.batches(
+            list(self.schema)[len(self._batches.schema) :],
+            lambda name, cells: check_column(self._new[name], cells).values,
+        )
+
+    def to_table(self) -> pa.Table:
+        return pa.Table.from_batches(list(self.batches()), schema=self.schema)
+
+    def close(self) -> None:
+        self._batches.close()
 
 
 def check_rows(data_type: DataTypeSpec, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, pa.BooleanArray]:
@@ -615,7 +689,7 @@ def _report_problems(result: FileValidation, log: _IssueLog, reader: RecordReade
         )
         return
     result.refused = True
-    result.table = None
+    result.close()
     over = f", more than maxBadRecords={allowed} allows" if allowed else ""
     result.message = (
         f"{result.failed_rows} of {rows_read} rows failed validation{over}; nothing was merged. "
