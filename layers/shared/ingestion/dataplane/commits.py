@@ -37,7 +37,7 @@ from typing import Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.expressions import AlwaysTrue
-from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
+from pyiceberg.io.pyarrow import ArrowScan
 from pyiceberg.manifest import ManifestContent, ManifestFile
 from pyiceberg.schema import Schema
 from pyiceberg.table import FileScanTask, Table, TableProperties, Transaction
@@ -47,6 +47,7 @@ from pyiceberg.table.update.snapshot import ExpireSnapshots, _ManifestMergeManag
 from pyiceberg.utils.properties import property_as_bool, property_as_int
 
 from ingestion.dataplane.tables import iceberg_type
+from ingestion.dataplane.writing import write_data_files
 from ingestion.observability import logger
 from ingestion.schemas.spec import DataTypeSpec, FieldSpec
 
@@ -224,9 +225,7 @@ class CachedTransaction(Transaction):
 def _append(transaction: Transaction, table: Table, rows: pa.Table, properties: dict[str, str]) -> int:
     """Stage an APPEND snapshot of ``rows``, its manifests merged as they pile up; its id."""
     with transaction.update_snapshot(snapshot_properties=properties).merge_append() as append:
-        for data_file in _dataframe_to_data_files(
-            table_metadata=transaction.table_metadata, df=rows, io=table.io, write_uuid=append.commit_uuid
-        ):
+        for data_file in write_data_files(transaction.table_metadata, rows, table.io):
             append.append_data_file(data_file)
     return append.snapshot_id
 
@@ -255,9 +254,7 @@ def _rewrite(
     with overwrite:
         for task in affected:
             overwrite.delete_data_file(task.file)
-        for data_file in _dataframe_to_data_files(
-            table_metadata=metadata, df=merged, io=table.io, write_uuid=overwrite.commit_uuid
-        ):
+        for data_file in write_data_files(metadata, merged, table.io):
             overwrite.append_data_file(data_file)
     return overwrite.snapshot_id
 

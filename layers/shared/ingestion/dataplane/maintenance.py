@@ -17,7 +17,6 @@ Run on a schedule for every table (``functions/maintenance``), under the table's
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pyiceberg.expressions import AlwaysTrue
-from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
+from pyiceberg.io.pyarrow import ArrowScan
 from pyiceberg.table import FileScanTask, Table
 from pyiceberg.table.snapshots import Operation
 
@@ -36,6 +35,7 @@ from ingestion.dataplane.commits import (
     SnapshotKeeper,
 )
 from ingestion.dataplane.tables import KEY_PROPERTY
+from ingestion.dataplane.writing import write_data_files
 from ingestion.observability import logger
 
 # Files smaller than this are worth merging with their partition's other small files.
@@ -114,14 +114,7 @@ def _compact(table: Table) -> Table:
                 rows = rows.sort_by([(key, "ascending")])
             for task in tasks:
                 rewrite.delete_data_file(task.file)
-            for data_file in _dataframe_to_data_files(
-                # A uuid per write: files are named <n>-<task>-<uuid>, so two partitions' writes
-                # sharing one would name their files alike.
-                table_metadata=metadata,
-                df=rows,
-                io=table.io,
-                write_uuid=uuid.uuid4(),
-            ):
+            for data_file in write_data_files(metadata, rows, table.io):
                 rewrite.append_data_file(data_file)
     return transaction.commit_transaction()
 

@@ -19,7 +19,6 @@ table; one commit), in parts of at most :data:`PART_ROWS` rows:
 from __future__ import annotations
 
 import tempfile
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.catalog import Catalog
 from pyiceberg.expressions import AlwaysTrue
-from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
+from pyiceberg.io.pyarrow import ArrowScan
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import FileScanTask, Table
 from pyiceberg.table.snapshots import Operation
@@ -51,6 +50,7 @@ from ingestion.dataplane.commits import (
     stage_snapshot_expiry,
 )
 from ingestion.dataplane.merge import merge_with_retries, newest_positions, plan_merge, stored_versions
+from ingestion.dataplane.writing import write_data_files
 from ingestion.observability import logger
 from ingestion.schemas.spec import DataTypeSpec, FieldSpec
 from ingestion.settings import Settings
@@ -223,12 +223,9 @@ def _chunks(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
 
 
 def _write(transaction: CachedTransaction, table: Table, rows: pa.Table, written: _Written) -> None:
-    if rows.num_rows:
-        # A write uuid of its own: data files are named <n>-<task>-<uuid>, and a uuid used by two
-        # writes would name two files alike (the second overwriting the first).
-        written.files += _dataframe_to_data_files(
-            table_metadata=transaction.table_metadata, df=rows, io=table.io, write_uuid=uuid.uuid4()
-        )
+    # Each write names its files with a uuid of its own (see .writing): two writes sharing one
+    # would name files alike, the second overwriting the first.
+    written.files += write_data_files(transaction.table_metadata, rows, table.io)
 
 
 def _note_replaced(plan: MergePlan, files: list[FileScanTask], written: _Written) -> None:
