@@ -184,12 +184,7 @@ def commit_merge(
         snapshot_id = _rewrite(transaction, table, rows, plan, files, data_type.key, properties)
     else:
         snapshot_id = _append(transaction, table, rows, properties)
-    kept = {snapshot_id}
-    if keeper is not None:
-        keeper.keep_snapshot(request_id, snapshot_id)  # before the commit: a redelivery may need it
-        kept |= keeper.kept_snapshots
-    stage_snapshot_expiry(transaction, kept)
-    result = merge_result(transaction.commit_transaction(), plan)
+    result = commit_stamped(transaction, snapshot_id, request_id, keeper, plan)
     logger.info(
         "upload merged",
         extra={
@@ -201,6 +196,23 @@ def commit_merge(
         },
     )
     return result
+
+
+def commit_stamped(
+    transaction: Transaction,
+    snapshot_id: int,
+    request_id: str,
+    keeper: SnapshotKeeper | None,
+    counts: MergePlan,
+) -> MergeResult:
+    """Commit the staged snapshot ``snapshot_id`` of ``request_id``, expiring old snapshots in the
+    same commit. The keeper notes the snapshot first: a redelivery of the request may need it."""
+    kept = {snapshot_id}
+    if keeper is not None:
+        keeper.keep_snapshot(request_id, snapshot_id)
+        kept |= keeper.kept_snapshots
+    stage_snapshot_expiry(transaction, kept)
+    return merge_result(transaction.commit_transaction(), counts)
 
 
 class CachedTransaction(Transaction):

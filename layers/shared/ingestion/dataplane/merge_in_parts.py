@@ -44,10 +44,10 @@ from ingestion.dataplane.commits import (
     MergePlan,
     MergeResult,
     SnapshotKeeper,
+    commit_stamped,
     conform_rows,
     merge_result,
     stage_added_columns,
-    stage_snapshot_expiry,
 )
 from ingestion.dataplane.merge import merge_with_retries, newest_positions, plan_merge, stored_versions
 from ingestion.dataplane.writing import write_data_files
@@ -290,12 +290,7 @@ def _commit(
             producer.delete_data_file(task.file)
         for data_file in written.files:
             producer.append_data_file(data_file)
-    kept = {producer.snapshot_id}
-    if keeper is not None:
-        keeper.keep_snapshot(request_id, producer.snapshot_id)
-        kept |= keeper.kept_snapshots
-    stage_snapshot_expiry(transaction, kept)
-    result = merge_result(transaction.commit_transaction(), counts)
+    result = commit_stamped(transaction, producer.snapshot_id, request_id, keeper, counts)
     logger.info(
         "upload merged in parts",
         extra={
