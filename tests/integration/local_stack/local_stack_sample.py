@@ -27,9 +27,11 @@ Parameters:
   MaxReceiveCount:
     Type: Number
     Default: 2
+  # Generous: on a loaded machine a worker's first import can take seconds, and a timed-out
+  # first delivery would make the receive-count assertions flaky.
   WorkerTimeout:
     Type: Number
-    Default: 10
+    Default: 60
 Globals:
   Function:
     Runtime: python3.12
