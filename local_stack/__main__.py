@@ -4,9 +4,12 @@ Settings come from the environment: AWS_PORT (5000), API_PORT (3000), AWS_REGION
 LOCAL_VISIBILITY_TIMEOUT (30 s), LOCAL_CONCURRENCY (4: how many invocations of each SQS-triggered
 function run at once, each in a worker process of its own), LOCAL_SCHEDULE_SECONDS (unset: each
 scheduled function runs at its template rate, e.g. every 5 minutes; set, it runs every that many
-seconds, and so do cron schedules), DEV_TOKEN (dev-token), DEV_TENANT (dev),
+seconds, and so do cron schedules), DEV_TOKEN (dev-token), DEV_TENANT (dev), DEV_TOKENS (more
+tokens for other tenants: ``token=tenant`` pairs separated by commas, e.g. ``t2=acme,t3=globex``),
 LOCAL_PARAMETER_OVERRIDES (template parameters as ``Name=Value Name2=Value2``, e.g.
-``MaxDecompressedMiB=64``) and LOCAL_STACK_TEMPLATE (the project's template.yaml).
+``MaxDecompressedMiB=64``), LOCAL_THROTTLE (unset: no throttling; ``template``: each tenant's API
+key throttled as the template's usage plan does; or ``rate=5,burst=10[,quota=1000]``) and
+LOCAL_STACK_TEMPLATE (the project's template.yaml).
 """
 
 from __future__ import annotations

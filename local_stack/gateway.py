@@ -1,10 +1,12 @@
 """A local API Gateway (REST, v1) in front of the template's functions.
 
 ``api_from_template`` reads the ``AWS::Serverless::Api`` (stage, binary media types, the TOKEN
-authorizer, gateway responses) and every function's ``Api`` events. ``ApiGateway`` turns an
-HTTP request into the proxy event API Gateway would send, runs the authorizer and the
-function in-process, and turns the proxy response back into HTTP. ``GatewayServer`` serves
-it over HTTP on the loopback interface with the standard library's threading server.
+authorizer, API keys, gateway responses) and every function's ``Api`` events. ``ApiGateway`` turns
+an HTTP request into the proxy event API Gateway would send, runs the authorizer and the
+function in-process, and turns the proxy response back into HTTP. A route that requires an API
+key is refused without one, and counted against its key's usage plan when one is given
+(``local_stack.usage_plans``). ``GatewayServer`` serves it over HTTP on the loopback interface
+with the standard library's threading server.
 
 Deliberate differences from API Gateway, for a clearer local experience:
 - an unknown path answers 404 and a known path with another method 405, with a message
@@ -35,6 +37,7 @@ from urllib.parse import parse_qsl, unquote
 from local_stack.functions import INVOCATION_PAYLOAD_LIMIT, FunctionError, LambdaFunction
 from local_stack.malformed_requests import HeaderLines, parse_error_message
 from local_stack.template import StackContext, Template, TemplateError
+from local_stack.usage_plans import UsagePlanThrottle
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,9 @@ _RESPONSE_DEFAULTS: dict[str, tuple[int, str | None, str]] = {
     "AUTHORIZER_FAILURE": (500, None, "AuthorizerFailureException"),
     "AUTHORIZER_CONFIGURATION_ERROR": (500, None, "AuthorizerConfigurationException"),
     "INTEGRATION_FAILURE": (502, "Internal server error", "InternalServerErrorException"),
+    "INVALID_API_KEY": (403, "Forbidden", "ForbiddenException"),
+    "THROTTLED": (429, "Too Many Requests", "TooManyRequestsException"),
+    "QUOTA_EXCEEDED": (429, "Limit Exceeded", "LimitExceededException"),
 }
 _PROXY_RESPONSE_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
 _CONTEXT_VARIABLE = re.compile(r"\$\{?context\.([A-Za-z0-9_.]*[A-Za-z0-9_])\}?")
@@ -71,6 +77,8 @@ class Route:
     method: str
     function_id: str
     authorizer: str | None = None
+    # The route counts against its caller's API key in the usage plan (Auth.ApiKeyRequired).
+    api_key_required: bool = False
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -119,6 +127,9 @@ class ApiDefinition:
     routes: list[Route] = field(default_factory=list)
     authorizers: dict[str, TokenAuthorizer] = field(default_factory=dict)
     gateway_responses: dict[str, GatewayResponse] = field(default_factory=dict)
+    # Where a route that requires an API key finds it: the x-api-key header, or the authorizer's
+    # usageIdentifierKey (ApiKeySourceType AUTHORIZER).
+    api_key_source: str = "HEADER"
 
 
 def api_from_template(template: Template, api_logical_id: str | None = None) -> ApiDefinition:
@@ -145,12 +156,14 @@ def api_from_template(template: Template, api_logical_id: str | None = None) -> 
                 response_type: _gateway_response(template.resolve(spec or {}))
                 for response_type, spec in (properties.get("GatewayResponses") or {}).items()
             },
+            api_key_source=str(template.resolve(properties.get("ApiKeySourceType", "HEADER"))),
         )
     default_authorizer = None
+    api_key_required = False
     if api_logical_id is not None:
-        default_authorizer = (template.raw_properties(api_logical_id).get("Auth") or {}).get(
-            "DefaultAuthorizer"
-        )
+        api_auth = template.raw_properties(api_logical_id).get("Auth") or {}
+        default_authorizer = api_auth.get("DefaultAuthorizer")
+        api_key_required = _is_true(template.resolve(api_auth.get("ApiKeyRequired", False)))
     for function_id in template.resources_of_type("AWS::Serverless::Function"):
         for event in (template.raw_properties(function_id).get("Events") or {}).values():
             if event.get("Type") != "Api":
@@ -160,7 +173,8 @@ def api_from_template(template: Template, api_logical_id: str | None = None) -> 
             target = rest_api.get("Ref") if isinstance(rest_api, dict) else rest_api
             if target != api_logical_id:
                 continue
-            authorizer = ((properties.get("Auth") or {}).get("Authorizer")) or default_authorizer
+            event_auth = properties.get("Auth") or {}
+            authorizer = event_auth.get("Authorizer") or default_authorizer
             if authorizer == "NONE":
                 authorizer = None
             if authorizer is not None and authorizer not in api.authorizers:
@@ -172,6 +186,9 @@ def api_from_template(template: Template, api_logical_id: str | None = None) -> 
                     method="ANY" if method == "ANY" else method,
                     function_id=function_id,
                     authorizer=authorizer,
+                    api_key_required=_is_true(
+                        template.resolve(event_auth.get("ApiKeyRequired", api_key_required))
+                    ),
                 )
             )
     return api
@@ -180,11 +197,7 @@ def api_from_template(template: Template, api_logical_id: str | None = None) -> 
 def _authorizers(template: Template, auth: dict[str, Any]) -> dict[str, TokenAuthorizer]:
     authorizers = {}
     for name, spec in (auth.get("Authorizers") or {}).items():
-        function_arn = spec.get("FunctionArn")
-        if not (isinstance(function_arn, dict) and "Fn::GetAtt" in function_arn):
-            raise TemplateError(f"authorizer {name}: FunctionArn must be !GetAtt <Function>.Arn locally")
-        target = function_arn["Fn::GetAtt"]
-        function_id = target.split(".")[0] if isinstance(target, str) else target[0]
+        function_id = _authorizer_function(name, spec.get("FunctionArn"))
         payload_type = str(template.resolve(spec.get("FunctionPayloadType", "TOKEN")))
         if payload_type != "TOKEN":
             raise TemplateError(f"authorizer {name}: only TOKEN authorizers are emulated, not {payload_type}")
@@ -197,6 +210,23 @@ def _authorizers(template: Template, auth: dict[str, Any]) -> dict[str, TokenAut
             validation_expression=identity.get("ValidationExpression"),
         )
     return authorizers
+
+
+def _authorizer_function(name: str, function_arn: Any) -> str:
+    """The function an authorizer's FunctionArn names: ``!GetAtt <Function>.Arn``, or its
+    published version's alias, ``!Ref <Function>.Alias`` (run here as the function itself)."""
+    if isinstance(function_arn, dict) and "Fn::GetAtt" in function_arn:
+        target = function_arn["Fn::GetAtt"]
+        return target.split(".")[0] if isinstance(target, str) else target[0]
+    if isinstance(function_arn, dict) and str(function_arn.get("Ref", "")).endswith(".Alias"):
+        return str(function_arn["Ref"]).split(".")[0]
+    raise TemplateError(
+        f"authorizer {name}: FunctionArn must be !GetAtt <Function>.Arn or !Ref <Function>.Alias locally"
+    )
+
+
+def _is_true(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
 
 
 def _gateway_response(spec: dict[str, Any]) -> GatewayResponse:
@@ -259,6 +289,7 @@ class _AuthorizerResult:
     principal_id: str
     policy: dict[str, Any]
     context: dict[str, str]
+    usage_identifier_key: str | None = None
 
 
 class _Rejected(Exception):
@@ -280,11 +311,14 @@ class ApiGateway:
         *,
         large_file_hint: str = "put the file into S3 instead",
         clock: Callable[[], float] = time.monotonic,
+        usage_plan: UsagePlanThrottle | None = None,
     ) -> None:
         self.api = api
         self.functions = functions
         self.context = context or StackContext()
         self.large_file_hint = large_file_hint
+        # Throttles each API key as the API's usage plan does; None admits every request.
+        self.usage_plan = usage_plan
         self._clock = clock
         self._cache: dict[tuple[str, str], tuple[float, _AuthorizerResult]] = {}
         self._cache_lock = threading.Lock()
@@ -307,7 +341,8 @@ class ApiGateway:
             route, path_parameters = self._route(request.method, path)
             if len(request.body) > API_PAYLOAD_LIMIT:
                 raise _Rejected(self.gateway_response("REQUEST_TOO_LARGE", request_id))
-            authorizer_context = self._authorize(route, request, path, request_id)
+            authorizer_context, usage_identifier_key = self._authorize(route, request, path, request_id)
+            self._meter(route, request, usage_identifier_key, request_id)
             event = self.build_event(
                 route, request, path, query, path_parameters, authorizer_context, request_id
             )
@@ -353,9 +388,10 @@ class ApiGateway:
 
     def _authorize(
         self, route: Route, request: HttpRequest, path: str, request_id: str
-    ) -> dict[str, Any] | None:
+    ) -> tuple[dict[str, Any] | None, str | None]:
+        """The authorizer's context for the event, and the usage identifier it named."""
         if route.authorizer is None:
-            return None
+            return None, None
         authorizer = self.api.authorizers[route.authorizer]
         token = request.header(authorizer.header)
         if not token or (
@@ -385,7 +421,25 @@ class ApiGateway:
                     ),
                 )
             )
-        return {**result.context, "principalId": result.principal_id, "integrationLatency": latency}
+        context = {**result.context, "principalId": result.principal_id, "integrationLatency": latency}
+        return context, result.usage_identifier_key
+
+    def _meter(
+        self, route: Route, request: HttpRequest, usage_identifier_key: str | None, request_id: str
+    ) -> None:
+        """A route that requires an API key: refuse a request without one (403), then count it
+        against its key's usage plan (429 over the rate or the quota)."""
+        if not route.api_key_required:
+            return
+        if self.api.api_key_source == "AUTHORIZER":
+            api_key = usage_identifier_key
+        else:
+            api_key = request.header("x-api-key")
+        if not api_key:
+            raise _Rejected(self.gateway_response("INVALID_API_KEY", request_id))
+        refused = self.usage_plan.admit(api_key) if self.usage_plan is not None else None
+        if refused is not None:
+            raise _Rejected(self.gateway_response(refused, request_id))
 
     def _cached(self, authorizer: TokenAuthorizer, token: str) -> _AuthorizerResult | None:
         with self._cache_lock:
@@ -566,7 +620,7 @@ class ApiGateway:
             "error.responseType": response_type,
         }
         if template is None:
-            body = json.dumps({"message": message})
+            body = json.dumps({"message": message, "errors": []})
         else:
             body = _CONTEXT_VARIABLE.sub(lambda match: str(variables.get(match.group(1), "")), template)
         return HttpResponse(
@@ -650,7 +704,10 @@ def _authorizer_result(output: Any) -> _AuthorizerResult:
             raise ValueError(f"context value {key} must be a string, number or boolean")
         # REST APIs hand the function every context value as a string.
         flat[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
-    return _AuthorizerResult(principal_id, policy, flat)
+    usage_identifier_key = output.get("usageIdentifierKey")
+    if usage_identifier_key is not None and not isinstance(usage_identifier_key, str):
+        raise ValueError("usageIdentifierKey is not a string")
+    return _AuthorizerResult(principal_id, policy, flat, usage_identifier_key or None)
 
 
 def _wildcard_match(pattern: Any, value: str) -> bool:
@@ -675,10 +732,11 @@ def _resource_id(resource: str) -> str:
 
 
 def _local_error(status: int, message: str) -> HttpResponse:
+    """An answer of the gateway's own, in the API's error shape ``{"message", "errors"}``."""
     return HttpResponse(
         status=status,
         headers=[("Content-Type", "application/json")],
-        body=json.dumps({"message": message}).encode(),
+        body=json.dumps({"message": message, "errors": []}).encode(),
     )
 
 

@@ -11,8 +11,8 @@ SQS-triggered function runs as in Lambda: up to LOCAL_CONCURRENCY (4) invocation
 with a batch of its own in a worker process of its own (``local_stack.workers``). A scheduled
 function runs once per period of its ``rate(...)``, or every LOCAL_SCHEDULE_SECONDS when that is
 set (the only way a ``cron(...)`` schedule runs here). The other settings are AWS_PORT, API_PORT,
-AWS_REGION, LOCAL_VISIBILITY_TIMEOUT, DEV_TOKEN, DEV_TENANT, LOCAL_PARAMETER_OVERRIDES and
-LOCAL_STACK_TEMPLATE (see ``local_stack.config``).
+AWS_REGION, LOCAL_VISIBILITY_TIMEOUT, DEV_TOKEN, DEV_TENANT, DEV_TOKENS, LOCAL_PARAMETER_OVERRIDES,
+LOCAL_THROTTLE and LOCAL_STACK_TEMPLATE (see ``local_stack.config``).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from local_stack.schedules import ScheduleTimer, schedule_sources
 from local_stack.template import StackContext, Template
 from local_stack.tokens import seed_token
 from local_stack.triggers import SqsPoller, sqs_event_sources
+from local_stack.usage_plans import UsagePlanThrottle, local_usage_limits
 from local_stack.workers import WorkerPool
 
 log = logging.getLogger(__name__)
@@ -123,9 +124,8 @@ class LocalStack:
         self._reset_shared_clients()
 
         if config.tokens_table in self.names:
-            seed_token(
-                self._client("dynamodb"), self.names[config.tokens_table], config.dev_token, config.dev_tenant
-            )
+            for token, tenant in config.tokens.items():
+                seed_token(self._client("dynamodb"), self.names[config.tokens_table], token, tenant)
         sources = [source for source in sqs_event_sources(self.template) if source.enabled]
         # Workers start on first need, after the environment above: each inherits it as it starts.
         for function_id in dict.fromkeys(source.function_id for source in sources):
@@ -143,7 +143,14 @@ class LocalStack:
                 )
 
         self.api = api_from_template(self.template)
-        gateway = ApiGateway(self.api, self.functions, context, large_file_hint=self._large_file_hint())
+        limits = local_usage_limits(config.throttle, self.template, self.api.logical_id)
+        gateway = ApiGateway(
+            self.api,
+            self.functions,
+            context,
+            large_file_hint=self._large_file_hint(),
+            usage_plan=UsagePlanThrottle(limits) if limits is not None else None,
+        )
         self._gateway_server = GatewayServer(gateway, HOST, self.api_port)
         self._gateway_server.start()
         self.api_port = self._gateway_server.port
@@ -264,6 +271,11 @@ class LocalStack:
             f"  API            {self.api_url}/api/...  (also {self.stage_url}/api/...)",
             f"  Token          {token}  (tenant {self.config.dev_tenant})"
             f"  header: Authorization: Token {token}",
+            *(
+                f"  Token          {other}  (tenant {tenant}, from DEV_TOKENS)"
+                for other, tenant in self.config.dev_tokens.items()
+            ),
+            f"  Throttle       {self._throttle_note()}",
             f"  AWS endpoint   {self.aws_endpoint}  (S3, SQS, DynamoDB, Glue; credentials 'testing')",
             f"  Bucket         {bucket}",
             *_block("Tables", tables),
@@ -302,6 +314,12 @@ class LocalStack:
         if self.api is None:
             raise RuntimeError("the local stack is not started")
         return self.api
+
+    def _throttle_note(self) -> str:
+        usage_plan = self._gateway_server.gateway.usage_plan if self._gateway_server else None
+        if usage_plan is None:
+            return "off (LOCAL_THROTTLE=template applies the template's usage plan)"
+        return f"{usage_plan.limits.describe()} (LOCAL_THROTTLE)"
 
     def _client(self, service: str) -> Any:
         return boto3.client(

@@ -200,6 +200,8 @@ class Template:
         parameters = self.parameters
         if logical_id in parameters:
             return parameters[logical_id]
+        if "." in logical_id:
+            return self._sam_property(logical_id)
         kind = self.resource_type(logical_id)
         name = self.physical_name(logical_id)
         if kind == "AWS::SQS::Queue":
@@ -228,6 +230,22 @@ class Template:
         if kind == "AWS::SQS::Queue" and _is_true(self.raw_properties(logical_id).get("FifoQueue")):
             name += ".fifo"
         return name
+
+    def _sam_property(self, reference: str) -> str:
+        """SAM's referenceable properties: ``!Ref Function.Alias`` (the ARN of the alias that
+        AutoPublishAlias makes), ``Function.Version`` (its published version; always 1 here) and
+        ``Api.Stage`` (the stage's name)."""
+        logical_id, _, name = reference.partition(".")
+        kind = self.resource_type(logical_id)
+        if kind == "AWS::Serverless::Function" and name in ("Alias", "Version"):
+            alias = self.raw_properties(logical_id).get("AutoPublishAlias")
+            if alias is None:
+                raise TemplateError(f"!Ref {reference}: {logical_id} has no AutoPublishAlias")
+            arn = self.get_att(logical_id, "Arn")
+            return f"{arn}:{self.resolve(alias)}" if name == "Alias" else f"{arn}:1"
+        if kind == "AWS::Serverless::Api" and name == "Stage":
+            return str(self.resolve(self.raw_properties(logical_id)["StageName"]))
+        raise TemplateError(f"cannot resolve !Ref {reference} ({kind}) locally")
 
     def get_att(self, logical_id: str, attribute: str) -> Any:
         kind = self.resource_type(logical_id)
@@ -425,7 +443,7 @@ def _references(value: Any) -> Iterable[str]:
     elif isinstance(value, dict):
         for key, argument in value.items():
             if key == "Ref" and isinstance(argument, str):
-                yield argument
+                yield argument.split(".")[0]  # SAM's Function.Alias, Api.Stage...
             elif key == "Fn::GetAtt":
                 yield argument.split(".")[0] if isinstance(argument, str) else argument[0]
             elif key == "Fn::Sub":

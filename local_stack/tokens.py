@@ -1,4 +1,4 @@
-"""The development token the local stack seeds into the tokens table."""
+"""The development tokens the local stack seeds into the tokens table (DEV_TOKEN, DEV_TOKENS)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,13 @@ except ImportError:  # pragma: no cover - only before the shared package exists
         return hashlib.sha256(token.encode()).hexdigest()
 
 
-__all__ = ["hash_token", "seed_token", "token_item"]
+__all__ = ["hash_token", "local_api_key", "seed_token", "token_item"]
+
+
+def local_api_key(tenant_id: str) -> str:
+    """The tenant's API key here: one per tenant, as ``make token`` makes one in AWS. The local
+    API Gateway throttles by it (LOCAL_THROTTLE) as a usage plan does."""
+    return f"local-{tenant_id}"
 
 
 def token_item(token: str, tenant_id: str) -> dict[str, str]:
@@ -23,6 +29,7 @@ def token_item(token: str, tenant_id: str) -> dict[str, str]:
     return {
         "tokenHash": hash_token(token),
         "tenantId": tenant_id,
+        "apiKey": local_api_key(tenant_id),
         "description": "local stack development token",
         "createdAt": datetime.now(UTC).isoformat(),
     }

@@ -3,7 +3,7 @@
     python scripts/openapi.py            # (re)write layers/shared/ingestion/openapi.json
     python scripts/openapi.py --check    # exit 1 if the committed document is out of date
 
-Each API function (functions/entry, functions/status) declares its routes with their request
+Each API function (functions/entry, functions/status, functions/tables) declares its routes with their request
 and response models; Powertools' OpenAPIMerge joins them into one document. The document is
 committed beside the domain package, where the status function serves it (GET /api/openapi.json
 and the Swagger UI at /api/docs) without needing the other functions' code, and a test fails
@@ -19,12 +19,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENT = ROOT / "layers" / "shared" / "ingestion" / "openapi.json"
-API_FUNCTIONS = ("entry", "status")
+API_FUNCTIONS = ("entry", "status", "tables")
 TITLE = "Data ingestion API"
 DESCRIPTION = (
     "Push batches of data (CSV, JSON, NDJSON, gzip) into a collection: each upload is answered at once "
     "with a request id, validated against its data type and merged; poll the request for the outcome. "
-    "Every route needs the header `Authorization: Token <token>` (or `Bearer <token>`)."
+    "Every route needs the header `Authorization: Token <token>` (or `Bearer <token>`). A POST or PUT "
+    "sent with an `Idempotency-Key` header is carried out once: a repeat within 24 hours gets the first "
+    "answer again."
 )
 
 

@@ -35,6 +35,8 @@ def make_settings(**overrides: object) -> Settings:
         "UPLOAD_REQUESTS_TABLE": "upload-requests",
         "TOKENS_TABLE": "tokens",
         "DATA_TYPES_TABLE": "data-types",
+        "EXPORTS_TABLE": "exports",
+        "IDEMPOTENCY_TABLE": "idempotency",
         "COMMIT_LOCKS_TABLE": "commit-locks",
         "DATA_BUCKET": "data",
         "GLUE_DATABASE": "collections",

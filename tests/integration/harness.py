@@ -16,14 +16,17 @@ import boto3
 from ingestion import aws
 from ingestion.repositories.tokens import TokenRepository
 from local_stack.functions import LambdaFunction, functions_from_template, runtime_environment
+from local_stack.gateway import api_from_template
 from local_stack.resources import create_resources
 from local_stack.template import StackContext, Template
+from local_stack.triggers import sqs_event
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 # Ids the sample events carry, replaced by each test's own.
 SAMPLE_COLLECTION_ID = "01jd3k7q9x0m5r2c8v4b6n1t3e"
 SAMPLE_REQUEST_ID = "01jd3k8a2b3c4d5e6f7g8h9j0k"
+SAMPLE_EXPORT_ID = "01jd3k9b3c4d5e6f7g8h9j0k1m"
 # A declared data type the tests use (the body of PUT .../data/leads).
 LEADS = {
     "fields": [
@@ -41,6 +44,9 @@ FUNCTION_IDS = {
     "validator": "ValidatorFunction",
     "dead_letter": "DeadLetterFunction",
     "upload_expiry": "UploadExpiryFunction",
+    "tables": "TablesFunction",
+    "export": "ExportFunction",
+    "purge": "PurgeFunction",
     "maintenance": "MaintenanceFunction",
 }
 
@@ -83,6 +89,9 @@ class Stack:
         self.bucket = self.names["DataBucket"]
         self.token = "dev-token"
         self.sample_csv = (EVENTS / "deals.csv").read_bytes()
+        # Which function API Gateway hands each route to, as the template's Api events say.
+        api = api_from_template(self.template)
+        self.routes = {(route.method, route.resource): route.function_id for route in api.routes}
 
     def environment(self) -> dict[str, str]:
         variables: dict[str, str] = {}
@@ -146,6 +155,7 @@ class Stack:
         collection_id: str | None = None,
         data_type: str | None = None,
         request_id: str | None = None,
+        export_id: str | None = None,
         body: Any = None,
         raw_body: str | None = None,
         multipart: tuple[bytes, str] | None = None,
@@ -153,9 +163,14 @@ class Stack:
         headers: dict[str, str] | None = None,
         tenant: str = "dev",
     ) -> ApiResponse:
-        """Call the entry or status function with a sample API event, as API Gateway would."""
+        """Call the function behind a sample API event's route with it, as API Gateway would."""
         event = self.event(event_name)
-        parameters = {"collectionId": collection_id, "dataType": data_type, "requestId": request_id}
+        parameters = {
+            "collectionId": collection_id,
+            "dataType": data_type,
+            "requestId": request_id,
+            "exportId": export_id,
+        }
         path = event["resource"]
         for name, value in parameters.items():
             if event.get("pathParameters") and name in event["pathParameters"]:
@@ -177,11 +192,12 @@ class Stack:
         if query is not None:
             event["queryStringParameters"] = query
             event["multiValueQueryStringParameters"] = {name: [value] for name, value in query.items()}
-        function = "status" if event["httpMethod"] == "GET" else "entry"
-        response = self.invoke(function, event)
-        return ApiResponse(
-            status=response["statusCode"], headers=response.get("headers") or {}, body=response["body"]
-        )
+        function = self.functions[self.routes[(event["httpMethod"], event["resource"])]]
+        response = function.invoke(event)
+        headers = dict(response.get("headers") or {})
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            headers[name] = values[-1]
+        return ApiResponse(status=response["statusCode"], headers=headers, body=response["body"])
 
     def create_collection(self, tenant: str = "dev", name: str = "CRM deals") -> str:
         response = self.call_api("create_collection.json", body={"name": name}, tenant=tenant)
@@ -220,8 +236,10 @@ class Stack:
         """Run the scheduled upload-expiry function once; the ids of the requests it ended."""
         return self.invoke("upload_expiry", self.event("upload_expiry_schedule.json"))["expired"]
 
-    def poll(self, collection_id: str, request_id: str) -> dict[str, Any]:
-        response = self.call_api("status_request.json", collection_id=collection_id, request_id=request_id)
+    def poll(self, collection_id: str, request_id: str, data_type: str = "deals") -> dict[str, Any]:
+        response = self.call_api(
+            "status_request.json", collection_id=collection_id, data_type=data_type, request_id=request_id
+        )
         assert response.status == 200, response.body
         return response.json
 
@@ -256,6 +274,32 @@ class Stack:
 
     def purge_notifications(self) -> None:
         self.sqs.purge_queue(QueueUrl=self.names["IngestQueue"])
+
+    def deliver_jobs(self, queue: str, function: str) -> list[Any]:
+        """Hand every message queued on ``queue`` (a logical id) to ``function``, as the SQS event
+        source would, one per invocation; what each invocation answered. A message whose
+        invocation failed stays in the queue (invisible until its visibility timeout)."""
+        queue_url = self.names[queue]
+        queue_arn = self.template.get_att(queue, "Arn")
+        answers = []
+        while True:
+            messages = self.sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=1, AttributeNames=["All"], WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not messages:
+                return answers
+            answer = self.invoke(function, sqs_event(messages, queue_arn))
+            if not answer.get("batchItemFailures"):
+                self.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=messages[0]["ReceiptHandle"])
+            answers.append(answer)
+
+    def run_purges(self) -> list[Any]:
+        """Purge every collection whose deletion is queued."""
+        return self.deliver_jobs("PurgeQueue", "purge")
+
+    def run_exports(self) -> list[Any]:
+        """Write every export that is queued."""
+        return self.deliver_jobs("ExportQueue", "export")
 
     # ----------------------------------------------------------------- stored state
 

@@ -314,24 +314,45 @@ CASES: dict[str, tuple[Send, Expectation]] = {
         ),
         Fails(),
     ),
-    # path parameters
-    "path-collection-id-of-3000-characters": (lambda t: t.get("/api/collection/" + "c" * 3000), Refused(404)),
-    "path-collection-id-climbing-up": (lambda t: t.get("/api/collection/..%2F..%2Fetc"), Refused(404)),
+    # path parameters: an id or name that cannot be one is refused at the edge (422 naming it);
+    # a well-formed one that names nothing is 404
+    "path-collection-id-of-3000-characters": (lambda t: t.get("/api/collection/" + "c" * 3000), Refused(422)),
+    "path-collection-id-climbing-up": (lambda t: t.get("/api/collection/..%2F..%2Fetc"), Refused(422)),
+    "path-collection-id-in-capitals": (
+        lambda t: t.get("/api/collection/" + t.collection_id.upper()),
+        Refused(422),
+    ),
+    "path-collection-id-well-formed-but-unknown": (
+        lambda t: t.get("/api/collection/01jd3k7q9x0m5r2c8v4b6n1t3e"),
+        Refused(404),
+    ),
     "path-data-type-in-capitals": (
         lambda t: t.get(f"/api/collection/{t.collection_id}/data/DEALS/append"),
-        Refused(404),
+        Refused(422),
     ),
     "path-data-type-of-2000-characters": (
         lambda t: t.get(f"/api/collection/{t.collection_id}/data/{'d' * 2000}/append"),
+        Refused(422),
+    ),
+    "path-data-type-well-formed-but-undeclared": (
+        lambda t: t.get(f"/api/collection/{t.collection_id}/data/leads/append"),
         Refused(404),
     ),
     "path-request-id-that-is-no-id": (
         lambda t: t.get(f"/api/collection/{t.collection_id}/data/deals/append/%00%ff"),
-        Refused(404),
+        Refused(422),
     ),
     "path-request-id-of-3000-characters": (
         lambda t: t.get(f"/api/collection/{t.collection_id}/data/deals/append/{'r' * 3000}"),
-        Refused(404),
+        Refused(422),
+    ),
+    "path-export-id-that-is-no-id": (
+        lambda t: t.get(f"/api/collection/{t.collection_id}/data/deals/export/latest"),
+        Refused(422),
+    ),
+    "path-rows-of-a-data-type-in-capitals": (
+        lambda t: t.get(f"/api/collection/{t.collection_id}/data/Deals/rows"),
+        Refused(422),
     ),
     "path-unknown-route": (lambda t: t.get("/api/collections"), Refused(404)),
     # headers and query strings
@@ -398,6 +419,7 @@ def test_malformed_input_is_refused_or_fails_whole_never_half(service: Service, 
         message = response.json()["message"]
         assert isinstance(message, str)
         assert message
+        assert isinstance(response.json()["errors"], list), "every error body is {message, errors}"
         return
     assert response.status_code == 202, response.text[:500]
     finished = service.wait_until_finished(target.collection_id, response.json()["id"])

@@ -1,7 +1,18 @@
 from datetime import UTC, datetime
 
-from ingestion.api_models import upload_request_response
-from ingestion.domain import UploadRequest, UploadSource, UploadStatus, ValidationIssue
+from ingestion.api_models import collection_response, export_response, upload_request_response
+from ingestion.domain import (
+    Collection,
+    DataTypeStats,
+    Export,
+    ExportDownload,
+    ExportFormat,
+    ExportStatus,
+    UploadRequest,
+    UploadSource,
+    UploadStatus,
+    ValidationIssue,
+)
 
 QUEUED = UploadRequest(
     id="01jd3k8a2b3c4d5e6f7g8h9j0k",
@@ -59,3 +70,49 @@ def test_validation_errors_name_line_column_value_and_message():
         {"line": 3, "row": None, "column": "value", "value": "-5", "message": "'-5' is not >= 0"}
     ]
     assert body["validationErrorCount"] == 1
+
+
+def test_a_collection_shows_neither_its_tenant_nor_its_deletion_bookkeeping():
+    collection = Collection(
+        id="01jd3k7q9x0m5r2c8v4b6n1t3e",
+        tenant_id="acme",
+        name="CRM",
+        created_at=datetime(2024, 8, 20, tzinfo=UTC),
+        data_types={"deals": DataTypeStats(row_count=5, snapshot_id=7)},
+        cleared_data_types={"leads": "01jd3k8a2b3c4d5e6f7g8h9j0k"},
+    )
+
+    body = collection_response(collection).model_dump(mode="json", by_alias=True)
+
+    assert body == {
+        "id": collection.id,
+        "name": "CRM",
+        "createdAt": "2024-08-20T00:00:00Z",
+        "dataTypes": {"deals": {"rowCount": 5, "lastRequestId": None, "lastUpdated": None}},
+    }
+
+
+def test_an_export_shows_its_download_once_written_and_never_where_it_is_stored():
+    export = Export(
+        id="01jd3k9b3c4d5e6f7g8h9j0k1m",
+        collection_id="01jd3k7q9x0m5r2c8v4b6n1t3e",
+        data_type="deals",
+        format=ExportFormat.NDJSON,
+        status=ExportStatus.COMPLETED,
+        created_at=datetime(2024, 8, 20, tzinfo=UTC),
+        object_key="exports/x.ndjson",
+        row_count=5,
+    )
+    download = ExportDownload(
+        export=export, url="https://signed", expires_at=datetime(2024, 8, 20, 1, tzinfo=UTC)
+    )
+
+    assert export_response(download).model_dump(mode="json", by_alias=True) == {
+        "id": export.id,
+        "status": "completed",
+        "format": "ndjson",
+        "rowCount": 5,
+        "url": "https://signed",
+        "expiresAt": "2024-08-20T01:00:00Z",
+        "message": None,
+    }

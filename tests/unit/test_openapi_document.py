@@ -53,3 +53,24 @@ def test_every_error_answer_is_documented_with_the_error_body():
             for status, answer in errors.items():
                 schema = answer["content"]["application/json"]["schema"]
                 assert schema == {"$ref": "#/components/schemas/ErrorResponse"}, (method, path, status)
+
+
+def test_every_post_and_put_documents_the_idempotency_key_and_its_conflict():
+    document = json.loads((ROOT / "layers" / "shared" / "ingestion" / "openapi.json").read_text())
+
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if method not in ("post", "put"):
+                continue
+            headers = [p for p in operation.get("parameters", []) if p["in"] == "header"]
+            assert [header["name"].lower() for header in headers] == ["idempotency-key"], (method, path)
+            assert "409" in operation["responses"], (method, path)
+
+
+def test_answers_without_a_body_document_none():
+    document = json.loads((ROOT / "layers" / "shared" / "ingestion" / "openapi.json").read_text())
+
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status in {"204", "303"} & set(operation["responses"]):
+                assert operation["responses"][status]["content"] == {}, (method, path, status)

@@ -101,3 +101,17 @@ def test_a_long_ascii_name_is_cut_to_255_characters():
 )
 def test_a_content_type_is_kept_only_as_one_short_line_of_ascii(sent, kept):
     assert storable_content_type(sent) == kept
+
+
+def test_a_record_that_shows_the_first_100_errors_says_where_all_of_them_are():
+    outcome = UploadOutcome(
+        status=UploadStatus.ERROR,
+        validation_errors=[ValidationIssue(line=n, message="not a number") for n in range(150)],
+        validation_error_count=150,
+    )
+
+    summary = summarise(outcome, "s3://bucket/reports/r.json")
+
+    assert len(summary.outcome.validation_errors) == 100
+    assert "50 more validation errors" in summary.outcome.warnings[-1]
+    assert "/errors lists them all" in summary.outcome.warnings[-1]

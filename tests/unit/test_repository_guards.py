@@ -1,5 +1,9 @@
 """Ids this service never issues are answered 'not found' without asking DynamoDB, which
-refuses keys over 2 KB (a long path segment would otherwise be a server error)."""
+refuses keys over 2 KB (a long path segment would otherwise be a server error).
+
+The API refuses such ids at the edge (a 422 naming the path parameter: see
+``test_malformed_input_corpus.py``); these guards keep every other caller safe too (the
+validator reads ids from object keys anyone can write into the bucket)."""
 
 import pytest
 

@@ -21,7 +21,8 @@ KEY = "incoming/01jd3k7q9x0m5r2c8v4b6n1t3e/deals/api/01jd3k8a2b3c4d5e6f7g8h9j0k"
 def in_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     """The entry function's environment in AWS: no endpoint of its own."""
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    for name in ("COLLECTIONS_TABLE", "COMMIT_LOCKS_TABLE", "UPLOAD_REQUESTS_TABLE", "TOKENS_TABLE"):
+    tables = ("COLLECTIONS_TABLE", "COMMIT_LOCKS_TABLE", "UPLOAD_REQUESTS_TABLE", "TOKENS_TABLE")
+    for name in (*tables, "EXPORTS_TABLE", "IDEMPOTENCY_TABLE"):
         monkeypatch.setenv(name, name.lower())
     for name, value in {"DATA_TYPES_TABLE": "types", "DATA_BUCKET": BUCKET, "GLUE_DATABASE": "db"}.items():
         monkeypatch.setenv(name, value)

@@ -1,7 +1,8 @@
 """Request and response bodies of the HTTP API (camelCase on the wire).
 
-Kept apart from the domain entities; :func:`upload_request_response` and
-:func:`collection_response` convert explicitly.
+Kept apart from the domain entities: each response is validated from its entity's attributes
+(``model_validate(entity, from_attributes=True)``), so a response names the fields it shows and
+an entity's other fields (where a file is stored, an attempt number) never reach the wire.
 """
 
 from __future__ import annotations
@@ -9,19 +10,36 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, AliasPath, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from ingestion.domain import Collection, UploadRequest, UploadSource, UploadStatus, UploadUrl
+from ingestion.domain import (
+    Collection,
+    CollectionPage,
+    ExportDownload,
+    ExportFormat,
+    ExportStatus,
+    RowPage,
+    UploadRequest,
+    UploadSource,
+    UploadStatus,
+    UploadUrl,
+)
 from ingestion.identifiers import AppendSeparator
 from ingestion.schemas.spec import DataTypeSpec, FieldType
 
 # A media type, maybe with parameters (RFC 6838's characters): ``text/csv; charset=utf-8``.
 MEDIA_TYPE_PATTERN = r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+ *(;[ -~]*)?$"
+# A declared field's name: any text on one line.
+FIELD_NAME_PATTERN = r"^[^\x00-\x1f]+$"
 
 
 class ApiModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    # defer_build: each model's validator is built when first used, not when an API function
+    # imports this module (the first request builds only the models its route uses).
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True
+    )
 
 
 class CreateCollectionBody(ApiModel):
@@ -73,11 +91,27 @@ class UploadRequestResponse(ApiModel):
     warnings: list[str] | None = None
 
 
+NEXT_PAGE_DESCRIPTION = "Pass as ?nextToken= to get the next page; null on the last page."
+
+
 class UploadRequestPage(ApiModel):
     items: list[UploadRequestResponse]
-    next_token: str | None = Field(
-        default=None, description="Pass as ?nextToken= to get the next page; null on the last page."
-    )
+    next_token: str | None = Field(default=None, description=NEXT_PAGE_DESCRIPTION)
+
+
+class CollectionListPage(ApiModel):
+    """A page of the caller's collections, newest first."""
+
+    items: list[CollectionResponse]
+    next_token: str | None = Field(default=None, description=NEXT_PAGE_DESCRIPTION)
+
+
+class RowsPage(ApiModel):
+    """Rows as JSON objects: numbers as numbers, booleans, date-times in ISO 8601, lists as
+    arrays, null for an empty cell; in the order of the data type's key when it has one."""
+
+    rows: list[dict[str, Any]]
+    next_token: str | None = Field(default=None, description=NEXT_PAGE_DESCRIPTION)
 
 
 class ErrorItem(ApiModel):
@@ -87,55 +121,33 @@ class ErrorItem(ApiModel):
 
 class ErrorResponse(ApiModel):
     message: str
-    errors: list[ErrorItem] | None = None
+    errors: list[ErrorItem] = Field(
+        default_factory=list, description="One item per field at fault; empty when no field is."
+    )
 
 
 def collection_response(collection: Collection) -> CollectionResponse:
-    return CollectionResponse(
-        id=collection.id,
-        name=collection.name,
-        created_at=collection.created_at,
-        data_types={
-            name: DataTypeSummary(
-                row_count=stats.row_count,
-                last_request_id=stats.last_request_id,
-                last_updated=stats.last_updated,
-            )
-            for name, stats in collection.data_types.items()
-        },
-    )
+    return CollectionResponse.model_validate(collection, from_attributes=True)
+
+
+def collection_page_response(page: CollectionPage) -> CollectionListPage:
+    return CollectionListPage.model_validate(page, from_attributes=True)
 
 
 def upload_request_response(request: UploadRequest) -> UploadRequestResponse:
-    return UploadRequestResponse(
-        id=request.id,
-        collection_id=request.collection_id,
-        data_type=request.data_type,
-        separator=request.separator,
-        dump_datetime=request.dump_datetime,
-        status=request.status,
-        message=request.message,
-        validation_errors=(
-            None
-            if request.validation_errors is None
-            else [ValidationErrorItem(**issue.model_dump()) for issue in request.validation_errors]
-        ),
-        file_name=request.file_name,
-        size_bytes=request.size_bytes,
-        source=request.source,
-        validation_error_count=request.validation_error_count,
-        processed_lines=request.processed_lines,
-        rows_inserted=request.rows_inserted,
-        rows_updated=request.rows_updated,
-        rows_rejected=request.rows_rejected,
-        started_datetime=request.started_datetime,
-        finished_datetime=request.finished_datetime,
-        warnings=request.warnings,
-    )
+    return UploadRequestResponse.model_validate(request, from_attributes=True)
+
+
+def upload_request_page(requests: list[UploadRequest], next_token: str | None) -> UploadRequestPage:
+    return UploadRequestPage(items=[upload_request_response(r) for r in requests], next_token=next_token)
+
+
+def rows_response(page: RowPage) -> RowsPage:
+    return RowsPage.model_validate(page, from_attributes=True)
 
 
 class FieldDeclaration(ApiModel):
-    name: str = Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")
+    name: str = Field(min_length=1, max_length=128, pattern=FIELD_NAME_PATTERN)
     type: FieldType
     required: bool = False
 
@@ -190,8 +202,14 @@ class UploadUrlBody(ApiModel):
 class UploadUrlResponse(ApiModel):
     """Where to PUT the file; its upload request is queued until the file arrives."""
 
-    id: str = Field(description="The upload request's id: poll GET .../append/{id} for its outcome.")
-    upload_url: str = Field(description="Send the file's bytes as the body of one PUT to this URL.")
+    id: str = Field(
+        validation_alias=AliasChoices("id", AliasPath("request", "id")),
+        description="The upload request's id: poll GET .../append/{id} for its outcome.",
+    )
+    upload_url: str = Field(
+        validation_alias=AliasChoices("uploadUrl", "upload_url", "url"),
+        description="Send the file's bytes as the body of one PUT to this URL.",
+    )
     method: Literal["PUT"]
     headers: dict[str, str] = Field(
         description="Every header the PUT must carry for the signature to match (none: curl -T file URL)."
@@ -200,22 +218,67 @@ class UploadUrlResponse(ApiModel):
 
 
 def upload_url_response(upload: UploadUrl) -> UploadUrlResponse:
-    return UploadUrlResponse(
-        id=upload.request.id,
-        upload_url=upload.url,
-        method=upload.method,
-        headers=upload.headers,
-        expires_at=upload.expires_at,
-    )
+    return UploadUrlResponse.model_validate(upload, from_attributes=True)
+
+
+class _CountedDataType:
+    """A data type's spec read with its row count, as one object with both's attributes."""
+
+    def __init__(self, spec: DataTypeSpec, row_count: int) -> None:
+        self._spec = spec
+        self.data_type = spec.name
+        self.row_count = row_count
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._spec, name)
 
 
 def data_type_response(spec: DataTypeSpec, row_count: int) -> DataTypeResponse:
-    return DataTypeResponse(
-        data_type=spec.name,
-        fields=[FieldDeclaration(name=f.name, type=f.type, required=f.required) for f in spec.fields],
-        key=spec.key,
-        version_field=spec.version_field,
-        infer_schema=spec.infer_schema,
-        built_in=spec.built_in,
-        row_count=row_count,
+    return DataTypeResponse.model_validate(_CountedDataType(spec, row_count), from_attributes=True)
+
+
+class ExportBody(ApiModel):
+    format: ExportFormat = Field(
+        default=ExportFormat.CSV,
+        description="csv (as an upload takes it: it can be appended again unchanged), ndjson or parquet.",
     )
+
+
+class ExportResponse(ApiModel):
+    """An export of every row of a data type into one file; poll it until it is completed."""
+
+    id: str = Field(validation_alias=AliasChoices("id", AliasPath("export", "id")))
+    status: ExportStatus = Field(validation_alias=AliasChoices("status", AliasPath("export", "status")))
+    format: ExportFormat = Field(validation_alias=AliasChoices("format", AliasPath("export", "format")))
+    row_count: int | None = Field(
+        default=None,
+        validation_alias=AliasChoices("rowCount", AliasPath("export", "row_count")),
+        description="Rows in the file, once it is written.",
+    )
+    url: str | None = Field(
+        default=None, description="Once completed: download the file with a GET to this URL, until expiresAt."
+    )
+    expires_at: datetime | None = Field(
+        default=None, description="When url stops working; GET the export again for a new one."
+    )
+    message: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("message", AliasPath("export", "message")),
+        description="Why the export failed, when its status is error.",
+    )
+
+
+class ExportQueued(ApiModel):
+    """The export, queued: poll GET .../export/{id} for its file."""
+
+    id: str = Field(validation_alias=AliasChoices("id", AliasPath("export", "id")))
+    status: ExportStatus = Field(validation_alias=AliasChoices("status", AliasPath("export", "status")))
+    format: ExportFormat = Field(validation_alias=AliasChoices("format", AliasPath("export", "format")))
+
+
+def export_response(download: ExportDownload) -> ExportResponse:
+    return ExportResponse.model_validate(download, from_attributes=True)
+
+
+def export_queued_response(download: ExportDownload) -> ExportQueued:
+    return ExportQueued.model_validate(download, from_attributes=True)

@@ -1,23 +1,32 @@
-"""Cached boto3 resources. Nothing touches AWS at import time; tests hand in their own."""
+"""Cached boto3 resources. Nothing touches AWS at import time; tests hand in their own.
+
+boto3 itself is imported by the first client made, not by this module: importing it costs a
+few hundred milliseconds that an API function's cold start need not pay before it routes a
+request (and a request that reads nothing from AWS, the OpenAPI document, never pays it).
+"""
 
 from __future__ import annotations
 
 from functools import cache
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 from ingestion.settings import get_settings
 
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+
+@cache
+def _config() -> Any:
+    from botocore.config import Config
+
+    return Config(retries={"mode": "standard", "max_attempts": 5})
 
 
 @cache
 def client(service: str) -> Any:
+    import boto3
+
     settings = get_settings()
     return boto3.client(
-        service, region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url, config=_CONFIG
+        service, region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url, config=_config()
     )
 
 
@@ -26,6 +35,9 @@ def s3_presigner() -> Any:
     """An S3 client for presigned URLs: Signature Version 4 (the only one every region takes),
     on the bucket's regional host in AWS (the global one redirects for a new bucket), or on the
     local endpoint as it is, path-style."""
+    import boto3
+    from botocore.config import Config
+
     settings = get_settings()
     if settings.aws_endpoint_url:
         addressing: dict[str, str] = {"addressing_style": "path"}
@@ -35,15 +47,17 @@ def s3_presigner() -> Any:
         "s3",
         region_name=settings.aws_region,
         endpoint_url=settings.aws_endpoint_url,
-        config=_CONFIG.merge(Config(signature_version="s3v4", s3=addressing)),
+        config=_config().merge(Config(signature_version="s3v4", s3=addressing)),
     )
 
 
 @cache
 def table(name: str) -> Any:
+    import boto3
+
     settings = get_settings()
     dynamodb = boto3.resource(
-        "dynamodb", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url, config=_CONFIG
+        "dynamodb", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url, config=_config()
     )
     return dynamodb.Table(name)
 

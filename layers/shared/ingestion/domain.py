@@ -26,7 +26,8 @@ class UploadSource(StrEnum):
 
 
 class Entity(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: a model's validator is built when first used, not at import (cold starts).
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class ValidationIssue(Entity):
@@ -52,6 +53,23 @@ class Collection(Entity):
     name: str
     created_at: datetime
     data_types: dict[str, DataTypeStats] = Field(default_factory=dict)
+    # Set by DELETE: the collection is gone for its tenant, its data is being purged.
+    deleted_at: datetime | None = None
+    # Data types whose rows were deleted: each names the first upload request id (ids are
+    # time-ordered) whose rows belong to the new data; files uploaded before it are not merged.
+    cleared_data_types: dict[str, str] = Field(default_factory=dict)
+
+    def refuses_upload(self, data_type: str, request_id: str) -> str | None:
+        """Why an upload of ``data_type`` may no longer be merged into this collection, or None."""
+        if self.deleted_at is not None:
+            return f"collection '{self.id}' was deleted after this file was uploaded; nothing was merged"
+        cleared = self.cleared_data_types.get(data_type)
+        if cleared is not None and request_id < cleared:
+            return (
+                f"the rows of data type '{data_type}' were deleted after this file was uploaded, so it was "
+                "not merged; upload it again to add its rows"
+            )
+        return None
 
 
 class UploadRequest(Entity):
@@ -134,3 +152,65 @@ class UploadOutcome(Entity):
     sequence_number: int | None = None
     # Columns this upload added to the data type's schema (allowFieldAddition).
     added_fields: list[str] = Field(default_factory=list)
+
+
+class ExportFormat(StrEnum):
+    CSV = "csv"  # as an upload takes it: a header, lists joined with ';', ISO 8601 date-times
+    NDJSON = "ndjson"  # one JSON object per line, with typed values
+    PARQUET = "parquet"
+
+    @property
+    def media_type(self) -> str:
+        return {
+            ExportFormat.CSV: "text/csv",
+            ExportFormat.NDJSON: "application/x-ndjson",
+            ExportFormat.PARQUET: "application/vnd.apache.parquet",
+        }[self]
+
+
+class ExportStatus(StrEnum):
+    QUEUED = "queued"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    ERROR = "error"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (ExportStatus.COMPLETED, ExportStatus.ERROR)
+
+
+class Export(Entity):
+    """One file holding every row of a data type, written asynchronously to the bucket."""
+
+    id: str
+    collection_id: str
+    data_type: str
+    format: ExportFormat
+    status: ExportStatus
+    created_at: datetime
+    object_key: str
+    message: str | None = None
+    row_count: int | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    attempt: int = 0
+
+
+class ExportDownload(Entity):
+    """An export as its owner sees it: with a URL to download its file once it is written."""
+
+    export: Export
+    url: str | None = None
+    expires_at: datetime | None = None
+
+
+class RowPage(Entity):
+    """Rows of a data type as JSON objects with typed values, and where the next page starts."""
+
+    rows: list[dict[str, object]]
+    next_token: str | None = None
+
+
+class CollectionPage(Entity):
+    items: list[Collection]
+    next_token: str | None = None

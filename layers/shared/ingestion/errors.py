@@ -30,6 +30,15 @@ class UploadRequestNotFound(NotFoundError):
         super().__init__(f"upload request '{request_id}' does not exist in this collection and data type")
 
 
+class ExportNotFound(NotFoundError):
+    def __init__(self, export_id: str) -> None:
+        super().__init__(f"export '{export_id}' does not exist for this collection and data type")
+
+
+class NoValidationErrors(NotFoundError):
+    """An upload request that found no problem (yet) has no errors file."""
+
+
 class InvalidInput(DomainError):
     """Input that passed the request schema but is still unusable (e.g. an empty file)."""
 
@@ -61,6 +70,10 @@ class DataTypeConflict(DomainError):
     """A data type cannot be declared as asked (built in, or declared differently before)."""
 
 
+class DataTypeBusy(DataTypeConflict):
+    """Merges into the data type's table held it for longer than a request can wait."""
+
+
 class FileReplaced(DomainError):
     """The uploaded object changed while it was being read: what was read is not one file."""
 
@@ -73,3 +86,11 @@ class FileReplaced(DomainError):
 
 class TableBusy(DomainError):
     """Other uploads held the table's commit lock for longer than this attempt may wait."""
+
+
+class RequestInProgress(DomainError):
+    """A request with the same Idempotency-Key is still being answered."""
+
+
+class UploadTargetGone(DomainError):
+    """An upload's collection was deleted, or its data type's rows, after the file was uploaded."""

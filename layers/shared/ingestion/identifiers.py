@@ -19,17 +19,45 @@ _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 ULID_PATTERN = r"^[0-9a-hjkmnp-tv-z]{26}$"
 DATA_TYPE_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 
+SEPARATOR_PATTERN = r'^[^"\r\n]$'
+APPEND_SEPARATOR_PATTERN = r'^([^"\r\n]|auto)$'
+# An Idempotency-Key header: printable ASCII (a UUID, a ULID, a hash...), as HTTP carries it.
+IDEMPOTENCY_KEY_PATTERN = r"^[ -~]+$"
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+
 CollectionId = Annotated[str, Field(pattern=ULID_PATTERN, examples=["01jd3k7q9x0m5r2c8v4b6n1t3e"])]
-RequestId = Annotated[str, Field(pattern=ULID_PATTERN)]
+RequestId = Annotated[str, Field(pattern=ULID_PATTERN, examples=["01jd3k8a2b3c4d5e6f7g8h9j0k"])]
+ExportId = Annotated[str, Field(pattern=ULID_PATTERN, examples=["01jd3k9b3c4d5e6f7g8h9j0k1m"])]
 DataTypeName = Annotated[str, Field(pattern=DATA_TYPE_PATTERN, examples=["deals"])]
 # One character that can separate CSV fields: not a quote, not a line break.
 Separator = Annotated[
-    str, Field(min_length=1, max_length=1, pattern=r'^[^"\r\n]$', examples=[",", ";", "\t"])
+    str, Field(min_length=1, max_length=1, pattern=SEPARATOR_PATTERN, examples=[",", ";", "\t"])
 ]
 # What an append may ask for: a separator, or "auto" to have it detected (reported in warnings).
 AppendSeparator = Annotated[
-    str, Field(min_length=1, max_length=4, pattern=r'^([^"\r\n]|auto)$', examples=[",", ";", "auto"])
+    str, Field(min_length=1, max_length=4, pattern=APPEND_SEPARATOR_PATTERN, examples=[",", ";", "auto"])
 ]
+IdempotencyKey = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=255,
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        examples=["7c0d9f52-3f3e-4a43-9d1e-2f1e5b1f6b0e"],
+    ),
+]
+
+# What each pattern above asks for, in words: a refusal names what is expected, never the regex.
+PATTERN_WORDS = {
+    ULID_PATTERN: "must be an id as this API issues them: 26 lowercase letters and digits "
+    "(e.g. 01jd3k7q9x0m5r2c8v4b6n1t3e)",
+    DATA_TYPE_PATTERN: "must be a data type name: a lowercase letter, then at most 62 lowercase letters, "
+    "digits or underscores (e.g. deals)",
+    SEPARATOR_PATTERN: "must be one character that is not a quote or a line break",
+    APPEND_SEPARATOR_PATTERN: "must be one character that is not a quote or a line break, or 'auto'",
+    IDEMPOTENCY_KEY_PATTERN: "must be printable ASCII characters (letters, digits, punctuation, spaces), "
+    "e.g. a UUID",
+}
 
 _ULID_RE = re.compile(ULID_PATTERN)
 

@@ -13,6 +13,7 @@ import re
 from email.message import Message
 from email.parser import BytesHeaderParser
 
+MULTIPART_MEDIA_TYPE = "multipart/form-data"
 # Part headers longer than this are not looked into (a client sends a few hundred bytes).
 _MAX_PART_HEADERS = 8192
 
@@ -59,3 +60,34 @@ def part_names(body: bytes, content_type: str) -> list[str]:
         if isinstance(name, str):
             names.append(name)
     return names
+
+
+def form_parts(body: bytes, content_type: str) -> list[tuple[str | None, str | None, str | None, bytes]]:
+    """The body's parts as (form name, file name, part Content-Type, content), in order.
+
+    A well-framed body is assumed; what is outside the parts (the preamble, the epilogue, the
+    boundary itself, which a client picks anew for each send) is not part of the answer.
+    """
+    boundary = boundary_of(content_type)
+    if boundary is None:
+        return []
+    delimiter = b"--" + boundary.encode()
+    parts = []
+    for chunk in (b"\r\n" + body).split(b"\r\n" + delimiter)[1:]:
+        if chunk.startswith(b"--"):
+            break  # the closing delimiter
+        head, separator, content = chunk.partition(b"\r\n\r\n")
+        if not separator:
+            continue
+        headers = BytesHeaderParser().parsebytes(head.lstrip(b" \t\r\n") + b"\r\n\r\n")
+        name = headers.get_param("name", header="content-disposition")
+        file_name = headers.get_param("filename", header="content-disposition")
+        parts.append(
+            (
+                name if isinstance(name, str) else None,
+                file_name if isinstance(file_name, str) else None,
+                headers.get("content-type"),
+                content,
+            )
+        )
+    return parts

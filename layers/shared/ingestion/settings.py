@@ -16,12 +16,28 @@ class Settings(BaseModel):
     upload_requests_table: str = Field(alias="UPLOAD_REQUESTS_TABLE")
     tokens_table: str = Field(alias="TOKENS_TABLE")
     data_types_table: str = Field(alias="DATA_TYPES_TABLE")
+    exports_table: str = Field(alias="EXPORTS_TABLE")
+    # Responses of POST and PUT requests sent with an Idempotency-Key, kept 24 hours.
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE")
     data_bucket: str = Field(alias="DATA_BUCKET")
     glue_database: str = Field(alias="GLUE_DATABASE")
     incoming_prefix: str = Field(default="incoming/", alias="INCOMING_PREFIX")
     warehouse_prefix: str = Field(default="warehouse/", alias="WAREHOUSE_PREFIX")
     # What did not fit in an upload request's record (every warning, the errors kept) is written here.
     reports_prefix: str = Field(default="reports/", alias="REPORTS_PREFIX")
+    # Export files (POST .../export), one per export.
+    exports_prefix: str = Field(default="exports/", alias="EXPORTS_PREFIX")
+    # How long the download URL of a finished export (GET .../export/{exportId}) works.
+    export_url_seconds: int = Field(default=3600, ge=1, le=43200, alias="EXPORT_URL_SECONDS")
+    # Days an export's file (and its record) is kept (the bucket's lifecycle rule for exports/).
+    export_retention_days: int = Field(default=7, ge=1, alias="EXPORT_RETENTION_DAYS")
+    # Where the entry function queues work for the functions with the data plane: purging a
+    # deleted collection, writing an export. Only the entry function sends to them.
+    purge_queue_url: str | None = Field(default=None, alias="PURGE_QUEUE_URL")
+    export_queue_url: str | None = Field(default=None, alias="EXPORT_QUEUE_URL")
+    # Deliveries of a queued job before it moves to its dead-letter queue (the template's
+    # MaxReceiveCount): the export function ends an export `error` when its last delivery fails.
+    max_receive_count: int = Field(default=3, ge=1, alias="MAX_RECEIVE_COUNT")
     # Only set outside AWS (local stack, tests): every client, pyiceberg included, talks to it.
     aws_endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
     aws_region: str = Field(default="us-east-1", alias="AWS_REGION")

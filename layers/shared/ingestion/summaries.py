@@ -62,6 +62,10 @@ def summarise(outcome: UploadOutcome, report_location: str | None = None) -> Sum
             if hidden
             else f"some texts were shortened here; the full ones are{where}"
         )
+        more = len(outcome.validation_errors) - len(issues)
+        if more:
+            errors_file = "GET .../append/{requestId}/errors"
+            note += f"; {more} more validation errors are not shown here: {errors_file} lists them all as CSV"
         warnings.append(note)
     bounded = outcome.model_copy(
         update={"warnings": warnings, "validation_errors": issues, "message": message}

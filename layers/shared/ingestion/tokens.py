@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 # Both the reference API's "Token <t>" and the common "Bearer <t>" are accepted.
 ACCEPTED_SCHEMES = ("token", "bearer")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a token acts for: its tenant, and the tenant's API key in the API's usage plan (the
+    usage identifier API Gateway throttles the tenant by; None for a token issued before)."""
+
+    tenant_id: str
+    api_key: str | None = None
 
 
 def hash_token(token: str) -> str:

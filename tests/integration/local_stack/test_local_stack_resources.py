@@ -57,8 +57,14 @@ def test_returns_what_ref_gives_for_each_created_resource(names: dict[str, str],
         "TokensTable": "ingestion-local-TokensTable",
         "DataTypesTable": "ingestion-local-DataTypesTable",
         "CommitLocksTable": "ingestion-local-CommitLocksTable",
+        "ExportsTable": "ingestion-local-ExportsTable",
+        "IdempotencyTable": "ingestion-local-IdempotencyTable",
         "IngestQueue": f"{moto_endpoint}/123456789012/ingestion-local-IngestQueue",
         "IngestDeadLetterQueue": f"{moto_endpoint}/123456789012/ingestion-local-IngestDeadLetterQueue",
+        "PurgeQueue": f"{moto_endpoint}/123456789012/ingestion-local-PurgeQueue",
+        "PurgeDeadLetterQueue": f"{moto_endpoint}/123456789012/ingestion-local-PurgeDeadLetterQueue",
+        "ExportQueue": f"{moto_endpoint}/123456789012/ingestion-local-ExportQueue",
+        "ExportDeadLetterQueue": f"{moto_endpoint}/123456789012/ingestion-local-ExportDeadLetterQueue",
         "DataBucket": "ingestion-data-123456789012-local",
         "CatalogDatabase": "ingestion_local",
     }
@@ -187,3 +193,23 @@ def test_accepts_a_template_path(moto_endpoint: str) -> None:
     names = create_resources(PROJECT_TEMPLATE, moto_endpoint)
 
     assert names["IngestQueue"] == f"{moto_endpoint}/123456789012/ingestion-local-IngestQueue"
+
+
+def test_tables_with_a_time_to_live_in_the_template_get_it(
+    template: Template, names: dict[str, str], moto_endpoint: str
+) -> None:
+    for logical_id in ("ExportsTable", "IdempotencyTable"):
+        declared = template.properties(logical_id)["TimeToLiveSpecification"]
+
+        ttl = client("dynamodb", moto_endpoint).describe_time_to_live(TableName=names[logical_id])
+
+        assert ttl["TimeToLiveDescription"]["AttributeName"] == declared["AttributeName"]
+        assert ttl["TimeToLiveDescription"]["TimeToLiveStatus"] == "ENABLED"
+
+
+def test_the_collections_table_has_its_index_by_tenant(names: dict[str, str], moto_endpoint: str) -> None:
+    table = client("dynamodb", moto_endpoint).describe_table(TableName=names["CollectionsTable"])["Table"]
+
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "ByTenant"
+    assert [key["AttributeName"] for key in index["KeySchema"]] == ["tenantId", "id"]

@@ -49,3 +49,15 @@ def test_scheduled_functions_keep_their_rate_unless_a_local_period_is_set() -> N
 def test_a_local_schedule_period_that_is_not_a_positive_number_is_refused(value: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         LocalStackConfig.from_environment({"LOCAL_SCHEDULE_SECONDS": value})
+
+
+def test_dev_tokens_add_a_token_per_tenant_beside_dev_token() -> None:
+    config = LocalStackConfig.from_environment({"DEV_TOKENS": "t-acme=acme, t-globex=globex"})
+
+    assert config.tokens == {"dev-token": "dev", "t-acme": "acme", "t-globex": "globex"}
+
+
+@pytest.mark.parametrize("value", ["t-acme", "t-acme=", "=acme", "a token=acme"])
+def test_a_dev_token_that_is_not_a_token_tenant_pair_is_refused(value: str) -> None:
+    with pytest.raises(ValueError, match="DEV_TOKENS takes token=tenant pairs"):
+        LocalStackConfig.from_environment({"DEV_TOKENS": value})

@@ -129,11 +129,11 @@ def test_function_gets_a_lambda_context(gateway: ApiGateway) -> None:
 # --------------------------------------------------------------------------- routing errors
 
 
-def test_unknown_path_answers_404_naming_it(gateway: ApiGateway) -> None:
+def test_unknown_path_answers_404_naming_it_in_the_error_shape(gateway: ApiGateway) -> None:
     response = gateway.handle(HttpRequest("GET", "/api/nothing", GOOD))
 
     assert response.status == 404
-    assert response.json() == {"message": "no route for GET /api/nothing"}
+    assert response.json() == {"message": "no route for GET /api/nothing", "errors": []}
 
 
 def test_known_path_with_another_method_answers_405(gateway: ApiGateway) -> None:

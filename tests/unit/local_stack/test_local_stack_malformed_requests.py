@@ -40,7 +40,8 @@ def test_a_100_kb_authorization_header_gets_431_in_json_naming_the_header(server
         assert response.getheader("Content-Type") == "application/json"
         assert json.loads(response.read()) == {
             "message": "request header too large: a header line may hold at most 65536 bytes; "
-            "send a shorter Authorization header"
+            "send a shorter Authorization header",
+            "errors": [],
         }
     finally:
         connection.close()

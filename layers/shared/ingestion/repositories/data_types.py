@@ -45,6 +45,29 @@ class DataTypeRepository:
             Item=_to_item(collection_id, spec) | {"updatedAt": datetime.now(UTC).isoformat()}
         )
 
+    def delete(self, collection_id: str, data_type: str) -> bool:
+        """Remove a declaration; False if there was none."""
+        response = self._table.delete_item(
+            Key={"collectionId": collection_id, "dataType": data_type}, ReturnValues="ALL_OLD"
+        )
+        return "Attributes" in response
+
+    def names(self, collection_id: str) -> list[str]:
+        """The data types declared in a collection."""
+        from boto3.dynamodb.conditions import Key  # boto3 is imported by the first client, not here
+
+        query: dict[str, Any] = {
+            "KeyConditionExpression": Key("collectionId").eq(collection_id),
+            "ProjectionExpression": "dataType",
+        }
+        names: list[str] = []
+        while True:
+            page = self._table.query(**query)
+            names.extend(str(item["dataType"]) for item in page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return names
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
 
 def _to_item(collection_id: str, spec: DataTypeSpec) -> dict[str, Any]:
     return {

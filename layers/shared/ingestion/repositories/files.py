@@ -6,6 +6,10 @@ request in their object metadata, so the validator can always rebuild the reques
 the API function stopped between storing the file and recording the request. A file PUT to
 an upload URL lands at the same key without metadata: its request was recorded when the URL
 was given, and the key names it. The ``api/`` folder holds nothing else.
+
+The same bucket holds what the service writes for its customers beside their uploads: the
+reports of uploads whose record could not hold everything (``reports/``) and export files
+(``exports/``), which this store reads, writes, signs download URLs for and deletes.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ _MAX_EXTENSION = 16
 MAX_CONTENT_TYPE_LENGTH = 255
 # Where the API's own uploads live under a data type's folder.
 _API_FOLDER = "api"
+# S3 deletes at most this many objects per request.
+_DELETE_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -184,6 +190,62 @@ class FileStore:
         """Store what did not fit in an upload request's record; returns its location."""
         self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")
         return f"s3://{self.bucket}/{key}"
+
+    def report(self, key: str) -> bytes | None:
+        """A report :meth:`put_report` stored, or None if there is none."""
+        try:
+            return bytes(self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+
+    def put_file(self, key: str, path: str, content_type: str) -> None:
+        """Store a local file of any size (a multipart upload when it is large)."""
+        self._s3.upload_file(path, self.bucket, key, ExtraArgs={"ContentType": content_type})
+
+    def put_bytes(self, key: str, body: bytes, content_type: str) -> None:
+        self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+
+    def download_url(self, key: str, expires_in_seconds: int, file_name: str) -> str:
+        """A URL that lets whoever holds it GET this one object for that long, saved as ``file_name``."""
+        return str(
+            self._presigner.generate_presigned_url(
+                "get_object",
+                Params={
+                    "Bucket": self.bucket,
+                    "Key": key,
+                    "ResponseContentDisposition": f'attachment; filename="{file_name}"',
+                },
+                ExpiresIn=expires_in_seconds,
+            )
+        )
+
+    def keys_under(self, prefix: str) -> list[str]:
+        """Every key under ``prefix`` (which ends with ``/``)."""
+        keys: list[str] = []
+        for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            keys.extend(item["Key"] for item in page.get("Contents", []))
+        return keys
+
+    def delete_keys(self, keys: list[str]) -> None:
+        """Delete these objects (a thousand per request, as S3 takes them)."""
+        for start in range(0, len(keys), _DELETE_BATCH):
+            batch = keys[start : start + _DELETE_BATCH]
+            response = self._s3.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True}
+            )
+            failed = response.get("Errors") or []
+            if failed:
+                first = failed[0]
+                example = f"{first.get('Key')}: {first.get('Message')}"
+                raise RuntimeError(f"{len(failed)} objects could not be deleted, e.g. {example}")
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every object under ``prefix`` (which ends with ``/``); how many there were."""
+        keys = self.keys_under(prefix)
+        self.delete_keys(keys)
+        return len(keys)
 
 
 def storable_file_name(name: str | None) -> str:

@@ -28,7 +28,6 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 from pydantic.alias_generators import to_camel, to_snake
 
@@ -83,6 +82,8 @@ class UploadRequestRepository:
     def list_newest_first(
         self, collection_id: str, data_type: str, limit: int, next_token: str | None
     ) -> tuple[list[UploadRequest], str | None]:
+        from boto3.dynamodb.conditions import Key  # boto3 is imported by the first client, not here
+
         query: dict[str, Any] = {
             "KeyConditionExpression": Key("collectionKey").eq(collection_key(collection_id, data_type)),
             "ScanIndexForward": False,
@@ -100,6 +101,8 @@ class UploadRequestRepository:
     def waiting_for_file(self, expired_before: datetime, limit: int) -> list[UploadRequest]:
         """Requests still waiting for their file whose upload URL expired before that time,
         the longest expired first (at most ``limit``)."""
+        from boto3.dynamodb.conditions import Key
+
         query: dict[str, Any] = {
             "IndexName": AWAITING_FILE_INDEX,
             "KeyConditionExpression": Key("awaitingFile").eq(_AWAITING_FILE)
@@ -244,6 +247,25 @@ class UploadRequestRepository:
                 ":expired_before": _epoch(expired_before),
             },
         )
+
+    def delete_all(self, collection_id: str, data_type: str) -> int:
+        """Remove every upload request of a collection's data type (purging a deleted collection)."""
+        from boto3.dynamodb.conditions import Key
+
+        query: dict[str, Any] = {
+            "KeyConditionExpression": Key("collectionKey").eq(collection_key(collection_id, data_type)),
+            "ProjectionExpression": "collectionKey, id",
+        }
+        deleted = 0
+        with self._table.batch_writer() as batch:
+            while True:
+                page = self._table.query(**query)
+                for item in page["Items"]:
+                    batch.delete_item(Key={"collectionKey": item["collectionKey"], "id": item["id"]})
+                    deleted += 1
+                if "LastEvaluatedKey" not in page:
+                    return deleted
+                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _finalise(
         self, request: UploadRequest, values: dict[str, Any], condition: str, condition_values: dict[str, Any]

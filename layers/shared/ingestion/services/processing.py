@@ -37,7 +37,7 @@ from ingestion.domain import (
     UploadSource,
     UploadStatus,
 )
-from ingestion.errors import DataTypeNotFound, FileReplaced, RequestBusy, StatusConflict
+from ingestion.errors import DataTypeNotFound, FileReplaced, RequestBusy, StatusConflict, UploadTargetGone
 from ingestion.identifiers import request_id_for_object
 from ingestion.observability import logger, metrics
 from ingestion.repositories.collections import CollectionRepository, get_collection_repository
@@ -54,6 +54,7 @@ from ingestion.repositories.files import (
 from ingestion.repositories.uploads import UploadRequestRepository, get_upload_request_repository
 from ingestion.services.data_types import resolve_data_type
 from ingestion.services.progress import ProgressReport
+from ingestion.services.upload_targets import commit_if_target_remains, upload_target_gone
 from ingestion.settings import Settings, get_settings
 from ingestion.summaries import summarise
 
@@ -176,6 +177,9 @@ def _take(request: UploadRequest, info: FileInfo, deps: Dependencies) -> UploadR
 def _ingest(
     request: UploadRequest, info: FileInfo, deps: Dependencies
 ) -> tuple[UploadOutcome, DataTypeSpec | None]:
+    gone = upload_target_gone(deps.collections, request)
+    if gone is not None:
+        return _refused(gone), None
     try:
         data_type = resolve_data_type(request.collection_id, request.data_type, deps.data_types)
     except DataTypeNotFound as error:
@@ -189,11 +193,13 @@ def _ingest(
             collection_id=request.collection_id,
             request_id=request.id,
             options=_ingest_options(request, info),
-            commit_guard=lambda: deps.commit_locks.hold(table_lock),
+            commit_guard=lambda: commit_if_target_remains(
+                deps.commit_locks, table_lock, deps.collections, request
+            ),
             on_progress=ProgressReport(deps.uploads, request),
             settings=deps.settings,
         )
-    except FileReplaced as error:
+    except (FileReplaced, UploadTargetGone) as error:
         return _refused(str(error)), data_type
     return outcome, data_type
 
