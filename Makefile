@@ -1,6 +1,7 @@
 # The verbs a newcomer types. Each target does its own set-up on a fresh machine.
 #   make run     start the whole service locally (API, S3, SQS, DynamoDB, Glue) in the foreground
-#   make test    lint, template checks, unit and integration tests
+#   make test    lint, template checks (sam validate --lint, checkov), unit and integration tests
+#   make scan    checkov's security checks of template.yaml (each skip names its reason in the template)
 #   make build   sam build, check the validator fits Lambda's 250 MB unzipped limit, smoke-test the layers
 #   make deploy  sam deploy --guided (needs AWS credentials)
 #   make bench   the validation and merge benchmark (ROWS= scales it)
@@ -22,21 +23,25 @@ endif
 
 VENV := .venv
 VENV_SAM := .venv-sam
+# checkov pins boto3 and cachetools versions the service's own cannot share: a virtualenv of its own.
+VENV_CHECKOV := .venv-checkov
 PY := $(VENV)/bin/python
 SAM := SAM_CLI_TELEMETRY=0 PATH="$(dir $(PYTHON)):$$PATH" $(VENV_SAM)/bin/sam
 AWS_REGION ?= us-east-1
 export AWS_PORT ?= 5000
 export API_PORT ?= 3000
 
-.PHONY: help install run test lint validate unit integration build package-size deploy token bench openapi clean
+.PHONY: help install run test lint validate scan unit integration build package-size deploy token bench openapi clean
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
 
-$(VENV)/.installed: requirements/dev.txt
+$(VENV)/.installed: requirements/dev.txt client/pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) not found: install it (e.g. pyenv install $(PYTHON_VERSION)) or pass PYTHON=/path/to/python$(PYTHON_VERSION)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet -r requirements/dev.txt
+	# The `ingest` client, editable; its dependencies are pinned in requirements/dev.txt.
+	$(VENV)/bin/pip install --quiet --no-deps -e client
 	# The shared layer's package and the local stack import from the checkout, as Lambda would from /opt/python.
 	echo "$(CURDIR)/layers/shared" > $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/ingestion.pth
 	echo "$(CURDIR)" >> $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/ingestion.pth
@@ -48,12 +53,18 @@ $(VENV_SAM)/.installed: requirements/sam.txt
 	$(VENV_SAM)/bin/pip install --quiet -r requirements/sam.txt
 	touch $@
 
-install: $(VENV)/.installed $(VENV_SAM)/.installed
+$(VENV_CHECKOV)/.installed: requirements/checkov.txt
+	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) not found"; exit 1; }
+	$(PYTHON) -m venv $(VENV_CHECKOV)
+	$(VENV_CHECKOV)/bin/pip install --quiet -r requirements/checkov.txt
+	touch $@
+
+install: $(VENV)/.installed $(VENV_SAM)/.installed $(VENV_CHECKOV)/.installed
 
 run: $(VENV)/.installed
 	$(PY) -m local_stack
 
-test: lint validate unit integration
+test: lint validate scan unit integration
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -61,6 +72,9 @@ lint: $(VENV)/.installed
 
 validate: $(VENV_SAM)/.installed
 	$(SAM) validate --lint --region $(AWS_REGION)
+
+scan: $(VENV_CHECKOV)/.installed
+	$(VENV_CHECKOV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit
@@ -90,4 +104,4 @@ bench: $(VENV)/.installed
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) $(VENV_SAM) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(VENV_SAM) $(VENV_CHECKOV) .aws-sam .pytest_cache .ruff_cache

@@ -13,6 +13,8 @@ In one run, on the same generated files, each in a fresh process (:mod:`bench.ca
 
 Case 1 also times validation alone (read, parse, every check; no merge) on the big file.
 
+Then the API functions' cold start: importing each handler, in fresh processes (:mod:`bench.cold_start`).
+
 The large collections are built before their case (by ingesting generated chunks; timed
 for information). The targets are reported, never asserted: the machine may be shared and
 noisy, so the ratios are the result, not the absolute times.
@@ -29,6 +31,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from bench import cold_start
 from bench.local_aws import LocalAws
 from bench.report import Run, Series, machine_info, render
 from bench.workload import DEFAULT_BUILD_CHUNKS, DEFAULT_ROWS, DEFAULT_SEED, Workload, prepare_files
@@ -262,6 +265,11 @@ def main(argv: list[str] | None = None) -> None:
         )
         phases["case 4"] = time.perf_counter() - phase
 
+    phase = time.perf_counter()
+    print("API cold start: importing each API function's handler in fresh processes ...", flush=True)
+    cold_starts = cold_start.section(cold_start.measure_api_functions(), cold_start.DEFAULT_RUNS)
+    phases["API cold start (bench.cold_start)"] = time.perf_counter() - phase
+
     series = {name: Series(name, found) for name, found in runs.items()}
     total = time.perf_counter() - started
     text = render(
@@ -276,6 +284,7 @@ def main(argv: list[str] | None = None) -> None:
         logs=logs,
         command=" ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
         profiles=runner.profile_directory,
+        cold_start=cold_starts,
     )
     args.output.write_text(text)
     print()
