@@ -162,6 +162,10 @@ def test_allowed_field_addition_adds_typed_nullable_columns_in_the_same_commit(s
 
     assert outcome.status is UploadStatus.COMPLETED
     assert outcome.added_fields == ["visits", "vip", "city"]
+    assert outcome.warnings == [
+        "allowFieldAddition: the columns visits (integer), vip (boolean), city (string) "
+        "were added to data type 'leads'"
+    ]
     table = get_catalog(settings).load_table(table_identifier(settings, COLLECTION, "leads"))
     assert len(table.metadata.metadata_log) == len(before.metadata_log) + 1  # one commit: schema and rows
     assert table.current_snapshot().schema_id == table.schema().schema_id != before.current_schema_id
@@ -213,6 +217,12 @@ def test_inferred_schema_is_defined_by_the_first_append(settings):
 
     assert outcome.status is UploadStatus.COMPLETED
     assert outcome.added_fields == ["id", "count", "ratio", "ok", "at", "day", "note"]
+    # The caller sent no allowFieldAddition: the warning does not name it.
+    [warning] = outcome.warnings
+    assert warning.startswith(
+        "data type 'events' infers its schema: this file defined its fields id (integer)"
+    )
+    assert "allowFieldAddition" not in warning
     assert column_types(settings, "events") == {
         "id": LongType(),
         "count": LongType(),

@@ -12,7 +12,7 @@ appends) the accepted rows into the table from :mod:`.tables`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
@@ -31,7 +31,7 @@ from ingestion.dataplane.tables import (
 from ingestion.dataplane.validation import FileValidation, KeptRows, validate_file
 from ingestion.domain import IngestOptions, UploadOutcome, UploadStatus
 from ingestion.observability import logger
-from ingestion.schemas.spec import DataTypeSpec
+from ingestion.schemas.spec import DataTypeSpec, FieldSpec
 from ingestion.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -127,6 +127,7 @@ def ingest_upload(
                 catalog or get_catalog(settings),
                 settings,
                 keeper,
+                allow_field_addition=options.allow_field_addition,
             )
     finally:
         checked.close()  # a large file's kept rows leave the local disk
@@ -141,6 +142,8 @@ def _merge(
     catalog: Catalog,
     settings: Settings,
     keeper: SnapshotKeeper | None,
+    *,
+    allow_field_addition: bool,
 ) -> UploadOutcome:
     warnings = list(checked.warnings)
     if rows.num_rows == 0:
@@ -193,8 +196,7 @@ def _merge(
             f"of them (a later {data_type.version_field})"
         )
     if checked.new_fields and not merged.replayed:
-        added = ", ".join(f"{spec.name} ({spec.type.value})" for spec in checked.new_fields)
-        warnings.append(f"allowFieldAddition: the columns {added} were added to data type '{data_type.name}'")
+        warnings.append(_added_fields_warning(data_type, checked.new_fields, allow_field_addition))
     if merged.replayed:
         warnings.append(
             f"this upload had already been merged (snapshot {merged.snapshot_id}); "
@@ -224,6 +226,18 @@ def _outcome(checked: FileValidation, status: UploadStatus, **merged: object) ->
         validation_error_count=checked.issue_count,
         **merged,  # type: ignore[arg-type]
     )
+
+
+def _added_fields_warning(
+    data_type: DataTypeSpec, new_fields: Sequence[FieldSpec], allow_field_addition: bool
+) -> str:
+    """What the upload did to the data type's schema, naming ``allowFieldAddition`` only when the
+    caller sent it: the first append of an inferred data type defines its columns without it."""
+    added = ", ".join(f"{spec.name} ({spec.type.value})" for spec in new_fields)
+    if allow_field_addition:
+        return f"allowFieldAddition: the columns {added} were added to data type '{data_type.name}'"
+    # Only the first append of an inferred data type adds columns unasked: it defines them.
+    return f"data type '{data_type.name}' infers its schema: this file defined its fields {added}"
 
 
 def with_table_columns(data_type: DataTypeSpec, table: Table | None) -> DataTypeSpec:
