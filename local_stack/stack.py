@@ -29,6 +29,7 @@ import boto3
 from local_stack.config import LocalStackConfig
 from local_stack.functions import LambdaFunction, functions_from_template, runtime_environment
 from local_stack.gateway import ApiDefinition, ApiGateway, GatewayServer, api_from_template
+from local_stack.moto_speedups import cache_moto_module_list
 from local_stack.resources import LOCAL_CREDENTIALS, create_resources
 from local_stack.schedules import ScheduleTimer, schedule_sources
 from local_stack.template import StackContext, Template
@@ -103,6 +104,7 @@ class LocalStack:
         self.api_port = _available_port(config.api_port, "API_PORT")
         # moto logs every request it serves through werkzeug; the stack logs what matters.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        cache_moto_module_list()
         self._moto = ThreadedMotoServer(ip_address=HOST, port=self.aws_port, verbose=False)
         self._moto.start()
 

@@ -60,6 +60,9 @@ def moto_endpoint() -> Iterator[str]:
     """URL of a moto server shared by the whole session (reset between tests by ``aws``)."""
     from moto.server import ThreadedMotoServer
 
+    from local_stack.moto_speedups import cache_moto_module_list
+
+    cache_moto_module_list()
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
