@@ -9,7 +9,9 @@ In one run, on the same generated files, each in a fresh process (:mod:`bench.ca
    against the same file into an empty one;
 3. 1,000 consecutive 5-row upserts into one table (a CRM sync every minute): whether the
    cost of an upload stays flat as the table's history grows;
-4. a file 10x the big one (~1 GB) into the large collection: the validator's peak memory.
+4. a file 10x the big one (~1 GB) into the large collection: the validator's peak memory;
+5. 200 small uploads posted to the local stack at ~10 a second: how long after the last one
+   the queue is drained (:mod:`bench.drain`).
 
 Case 1 also times validation alone (read, parse, every check; no merge) on the big file.
 
@@ -31,7 +33,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench import cold_start
+from bench import cold_start, drain
 from bench.local_aws import LocalAws
 from bench.report import Run, Series, machine_info, render
 from bench.workload import DEFAULT_BUILD_CHUNKS, DEFAULT_ROWS, DEFAULT_SEED, Workload, prepare_files
@@ -87,6 +89,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=int(os.environ.get("SMALL_UPSERTS") or DEFAULT_SMALL_UPSERTS),
         help="consecutive 5-row upserts of case 3 (env SMALL_UPSERTS; default 1,000; ROWS does not scale it)",
     )
+    parser.add_argument(
+        "--drain-uploads",
+        type=int,
+        default=int(os.environ.get("DRAIN_UPLOADS") or drain.DEFAULT_UPLOADS),
+        help="small uploads of case 5 posted to the local stack (env DRAIN_UPLOADS; default 200)",
+    )
     parser.add_argument("--data-dir", type=Path, default=BENCH / "data")
     parser.add_argument(
         "--output",
@@ -101,7 +109,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.output is None:
         # A quick, scaled-down run never overwrites the committed figures of the default size.
-        default = args.rows == DEFAULT_ROWS and args.small_upserts == DEFAULT_SMALL_UPSERTS
+        default = (args.rows, args.small_upserts, args.drain_uploads) == (
+            DEFAULT_ROWS,
+            DEFAULT_SMALL_UPSERTS,
+            drain.DEFAULT_UPLOADS,
+        )
         args.output = BENCH / ("results.md" if default else f"results.rows-{args.rows}.md")
     return args
 
@@ -266,6 +278,11 @@ def main(argv: list[str] | None = None) -> None:
         phases["case 4"] = time.perf_counter() - phase
 
     phase = time.perf_counter()
+    print(f"Case 5: draining {args.drain_uploads} small uploads through the local stack ...", flush=True)
+    drained = drain.section(drain.drain(args.drain_uploads))
+    phases["case 5 (bench.drain)"] = time.perf_counter() - phase
+
+    phase = time.perf_counter()
     print("API cold start: importing each API function's handler in fresh processes ...", flush=True)
     cold_starts = cold_start.section(cold_start.measure_api_functions(), cold_start.DEFAULT_RUNS)
     phases["API cold start (bench.cold_start)"] = time.perf_counter() - phase
@@ -284,7 +301,7 @@ def main(argv: list[str] | None = None) -> None:
         logs=logs,
         command=" ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
         profiles=runner.profile_directory,
-        cold_start=cold_starts,
+        sections=drained + cold_starts,
     )
     args.output.write_text(text)
     print()

@@ -46,6 +46,9 @@ class LocalAws:
     def __enter__(self) -> LocalAws:
         from moto.server import ThreadedMotoServer
 
+        from local_stack.moto_speedups import cache_moto_module_list
+
+        cache_moto_module_list()  # as the local stack's server: moto's own overhead is not ours to measure
         os.environ.update(FAKE_AWS_ENVIRONMENT)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per request otherwise
         port = free_port()

@@ -266,7 +266,7 @@ def render(
     logs: Path,
     command: str,
     profiles: Path | None,
-    cold_start: list[str] | None = None,
+    sections: list[str] | None = None,
 ) -> str:
     big_size = files.size(files.big)
     size_note = "default size" if workload.big_rows == DEFAULT_ROWS else f"ROWS={workload.big_rows}"
@@ -377,7 +377,7 @@ def render(
         f"| {start:.3f} | {middle:.3f} | {end:.3f} | {synced.figure('metadata_bytes'):,} bytes"
         f" | {synced.figure('manifests')} | {synced.figure('snapshots')} | {synced.figure('row_count')} |",
     ]
-    lines += cold_start or []  # the API functions' imports (bench.cold_start)
+    lines += sections or []  # sections of their own: the drain (bench.drain), cold starts (bench.cold_start)
     lines += ["", "## Run", "", "| phase | seconds |", "|---|---|"]
     lines += [f"| {name} | {seconds:.0f} |" for name, seconds in phases.items()]
     lines += [f"| **total** | **{total_seconds:.0f}** ({total_seconds / 60:.1f} min) |"]
