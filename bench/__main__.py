@@ -11,7 +11,9 @@ In one run, on the same generated files, each in a fresh process (:mod:`bench.ca
    cost of an upload stays flat as the table's history grows;
 4. a file 10x the big one (~1 GB) into the large collection: the validator's peak memory;
 5. 200 small uploads posted to the local stack at ~10 a second: how long after the last one
-   the queue is drained (:mod:`bench.drain`).
+   the queue is drained (:mod:`bench.drain`);
+6. 100 small appends into one table, then reads and merges before and after the table's
+   maintenance (:mod:`bench.table_maintenance`).
 
 Case 1 also times validation alone (read, parse, every check; no merge) on the big file.
 
@@ -33,7 +35,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench import cold_start, drain
+from bench import cold_start, drain, table_maintenance
 from bench.local_aws import LocalAws
 from bench.report import Run, Series, machine_info, render
 from bench.workload import DEFAULT_BUILD_CHUNKS, DEFAULT_ROWS, DEFAULT_SEED, Workload, prepare_files
@@ -42,6 +44,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 CASE_TIMEOUT_SECONDS = 3 * 3600
 DEFAULT_SMALL_UPSERTS = 1000
+DEFAULT_MAINTENANCE_APPENDS = 100
 SERIES = (
     "s3_read",
     "arrow_parse",
@@ -95,6 +98,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=int(os.environ.get("DRAIN_UPLOADS") or drain.DEFAULT_UPLOADS),
         help="small uploads of case 5 posted to the local stack (env DRAIN_UPLOADS; default 200)",
     )
+    parser.add_argument(
+        "--maintenance-appends",
+        type=int,
+        default=DEFAULT_MAINTENANCE_APPENDS,
+        help="small appends of case 6 before the maintenance (default 100)",
+    )
     parser.add_argument("--data-dir", type=Path, default=BENCH / "data")
     parser.add_argument(
         "--output",
@@ -109,10 +118,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.output is None:
         # A quick, scaled-down run never overwrites the committed figures of the default size.
-        default = (args.rows, args.small_upserts, args.drain_uploads) == (
+        default = (args.rows, args.small_upserts, args.drain_uploads, args.maintenance_appends) == (
             DEFAULT_ROWS,
             DEFAULT_SMALL_UPSERTS,
             drain.DEFAULT_UPLOADS,
+            DEFAULT_MAINTENANCE_APPENDS,
         )
         args.output = BENCH / ("results.md" if default else f"results.rows-{args.rows}.md")
     return args
@@ -265,6 +275,17 @@ def main(argv: list[str] | None = None) -> None:
         phases["case 3"] = time.perf_counter() - phase
 
         phase = time.perf_counter()
+        print(f"Case 6: {args.maintenance_appends} small appends, before and after maintenance:", flush=True)
+        maintained = runner.run(
+            "maintenance",
+            "6-maintenance",
+            collection="maintained",
+            request=f"{run_id}-maintained",
+            uploads=args.maintenance_appends,
+        )
+        phases["case 6"] = time.perf_counter() - phase
+
+        phase = time.perf_counter()
         print(f"Case 4: the {workload.huge_rows:,}-row file into the large collection:", flush=True)
         runs["case4"].append(
             runner.run(
@@ -301,7 +322,7 @@ def main(argv: list[str] | None = None) -> None:
         logs=logs,
         command=" ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
         profiles=runner.profile_directory,
-        sections=drained + cold_starts,
+        sections=table_maintenance.section(maintained.figures) + drained + cold_starts,
     )
     args.output.write_text(text)
     print()

@@ -3,9 +3,8 @@
 The parent (:mod:`bench.__main__`) starts one process per measurement so that each peak
 RSS is that case's alone. Everything a case needs is imported and connected before the
 clock starts (as in a warm Lambda); the clock covers only the work itself. The result is
-written as JSON to ``--result``: wall and CPU seconds, peak RSS (``VmHWM``: the process's
-high-water mark, imports included, which is what a Lambda's memory size must hold), and
-the RSS just before the timed work.
+written as JSON to ``--result``: wall and CPU seconds, peak RSS and the RSS just before the
+timed work (:mod:`bench.measuring`).
 
 Cases:
 
@@ -21,130 +20,32 @@ Cases:
 - ``small-upserts``: ``--uploads`` consecutive upserts of the 5-row sample into one table,
   each a newer version of the same deals, as a CRM sync sends them: every upload's time,
   and what the table's history holds at the end.
+- ``maintenance``: ``--uploads`` small appends, then reads and merges before and after the
+  table's maintenance (:mod:`bench.table_maintenance`).
 """
 
 from __future__ import annotations
 
 import argparse
-import cProfile
 import io
 import json
-import os
-import resource
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.measuring import engine_settings, import_data_plane, measure, outcome_figures, s3_client
+from bench.table_maintenance import maintenance
+
 CHUNK = 1 << 20
-
-
-def _status_kib(field: str) -> int | None:
-    """A memory figure of this process from /proc/self/status, in KiB (None off Linux)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def peak_rss_bytes() -> int:
-    peak = _status_kib("VmHWM")
-    if peak is None:  # no /proc: macOS, where ru_maxrss is in bytes
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak * 1024
-
-
-def rss_bytes() -> int:
-    return (_status_kib("VmRSS") or 0) * 1024
-
-
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def measure(work: Callable[[], dict[str, Any]], profile: Path | None) -> dict[str, Any]:
-    """Run ``work`` once under the clock; its own figures are merged into the result."""
-    before_rss, before_cpu = rss_bytes(), cpu_seconds()
-    profiler = cProfile.Profile() if profile else None
-    start = time.perf_counter()
-    if profiler:
-        profiler.enable()
-    figures = work()
-    if profiler:
-        profiler.disable()
-    seconds = time.perf_counter() - start
-    if profiler and profile:
-        profiler.dump_stats(profile)
-    return {
-        "seconds": seconds,
-        "cpu_seconds": cpu_seconds() - before_cpu,
-        "peak_rss_bytes": peak_rss_bytes(),
-        "rss_before_bytes": before_rss,
-        **figures,
-    }
-
-
-def _settings(args: argparse.Namespace) -> Any:
-    from ingestion.settings import Settings
-
-    # The data plane uses only the bucket, the Glue database and the endpoint; every other
-    # required setting (DynamoDB table names...) gets a placeholder, whatever settings exist.
-    placeholders = {
-        info.alias or name: f"bench-{name}"
-        for name, info in Settings.model_fields.items()
-        if info.is_required()
-    }
-    # The engine's own tuning may come from the environment, as in the validator.
-    tunable = ("KEPT_ROWS_IN_MEMORY_MIB", "MERGE_PART_ROWS")
-    tuning = {name: os.environ[name] for name in tunable if name in os.environ}
-    return Settings.model_validate(
-        placeholders
-        | tuning
-        | {
-            "DATA_BUCKET": args.bucket,
-            "GLUE_DATABASE": args.database,
-            "AWS_ENDPOINT_URL": args.endpoint,
-            "AWS_REGION": "us-east-1",
-        }
-    )
-
-
-def _s3(args: argparse.Namespace) -> Any:
-    import boto3
-
-    return boto3.client("s3", endpoint_url=args.endpoint, region_name="us-east-1")
-
-
-def _outcome_figures(outcome: Any) -> dict[str, Any]:
-    if outcome.status.value != "completed":
-        raise RuntimeError(
-            f"ingest_upload ended {outcome.status.value}: {outcome.message} {outcome.validation_errors}"
-        )
-    return {
-        "rows": outcome.processed_lines,
-        "inserted": outcome.rows_inserted,
-        "updated": outcome.rows_updated,
-        "row_count": outcome.row_count,
-        "warnings": outcome.warnings,
-    }
-
-
-def _import_data_plane() -> None:
-    """What the data plane imports on first use, imported before the clock starts."""
-    import pyarrow.parquet  # noqa: F401
-    import pyiceberg.io.pyarrow  # noqa: F401
 
 
 def ingest(args: argparse.Namespace) -> dict[str, Any]:
     from ingestion.dataplane import get_catalog, ingest_upload
     from ingestion.schemas.deals import DEALS
 
-    _import_data_plane()
-    settings, s3 = _settings(args), _s3(args)
+    import_data_plane()
+    settings, s3 = engine_settings(args), s3_client(args)
     get_catalog(settings)  # the Glue client exists before the clock starts, as in a warm Lambda
 
     def work() -> dict[str, Any]:
@@ -156,7 +57,7 @@ def ingest(args: argparse.Namespace) -> dict[str, Any]:
             request_id=args.request,
             settings=settings,
         )
-        return _outcome_figures(outcome)
+        return outcome_figures(outcome)
 
     return measure(work, args.profile)
 
@@ -165,8 +66,8 @@ def validate(args: argparse.Namespace) -> dict[str, Any]:
     from ingestion.dataplane.validation import validate_file
     from ingestion.schemas.deals import DEALS
 
-    _import_data_plane()
-    settings, s3 = _settings(args), _s3(args)
+    import_data_plane()
+    settings, s3 = engine_settings(args), s3_client(args)
     s3.head_object(Bucket=args.bucket, Key=args.key)
 
     def work() -> dict[str, Any]:
@@ -191,8 +92,8 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
     from ingestion.dataplane import get_catalog, ingest_upload
     from ingestion.schemas.deals import DEALS
 
-    _import_data_plane()
-    settings = _settings(args)
+    import_data_plane()
+    settings = engine_settings(args)
     get_catalog(settings)
 
     def work() -> dict[str, Any]:
@@ -208,7 +109,7 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
                 settings=settings,
             )
             chunk_seconds.append(time.perf_counter() - start)
-            figures = _outcome_figures(outcome)
+            figures = outcome_figures(outcome)
         return {"chunk_seconds": chunk_seconds, "row_count": figures.get("row_count", 0)}
 
     return measure(work, args.profile)
@@ -233,7 +134,7 @@ def naive(args: argparse.Namespace) -> dict[str, Any]:
 
     from ingestion.schemas.deals import Deal
 
-    s3 = _s3(args)
+    s3 = s3_client(args)
     s3.head_object(Bucket=args.bucket, Key=args.key)  # the connection is open before the clock starts
 
     def work() -> dict[str, Any]:
@@ -249,7 +150,7 @@ def naive(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def s3_read(args: argparse.Namespace) -> dict[str, Any]:
-    s3 = _s3(args)
+    s3 = s3_client(args)
     s3.head_object(Bucket=args.bucket, Key=args.key)
 
     def work() -> dict[str, Any]:
@@ -266,8 +167,8 @@ def small_upserts(args: argparse.Namespace) -> dict[str, Any]:
     from ingestion.dataplane import get_catalog, ingest_upload, table_identifier
     from ingestion.schemas.deals import DEALS
 
-    _import_data_plane()
-    settings, s3 = _settings(args), _s3(args)
+    import_data_plane()
+    settings, s3 = engine_settings(args), s3_client(args)
     get_catalog(settings)
     header, *rows = (
         (Path(__file__).resolve().parent.parent / "events" / "deals.csv").read_bytes().splitlines()
@@ -295,7 +196,7 @@ def small_upserts(args: argparse.Namespace) -> dict[str, Any]:
                 settings=settings,
             )
             seconds.append(time.perf_counter() - start)
-            _outcome_figures(outcome)
+            outcome_figures(outcome)
         table = get_catalog(settings).load_table(table_identifier(settings, args.collection, "deals"))
         bucket, key = table.metadata_location.removeprefix("s3://").split("/", 1)
         return {
@@ -317,6 +218,7 @@ CASES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "naive": naive,
     "s3-read": s3_read,
     "small-upserts": small_upserts,
+    "maintenance": maintenance,
 }
 
 
@@ -332,7 +234,9 @@ def main() -> None:
     parser.add_argument("--files", nargs="*", default=[], help="local chunk files (build)")
     parser.add_argument("--collection", help="collection id")
     parser.add_argument("--request", help="upload request id")
-    parser.add_argument("--uploads", type=int, default=1000, help="consecutive upserts (small-upserts)")
+    parser.add_argument(
+        "--uploads", type=int, default=1000, help="consecutive upserts (small-upserts), appends (maintenance)"
+    )
     parser.add_argument("--profile", type=Path, help="also write a cProfile of the timed work here")
     args = parser.parse_args()
     result = CASES[args.case](args)
