@@ -7,6 +7,7 @@
 #   make bench   the validation and merge benchmark (ROWS= scales it)
 #   make openapi regenerate the API's OpenAPI document from the functions' routes
 #   make token   issue an API token in a deployed stack: make token STACK=ingestion TENANT=acme
+#   make invoke  run a function once on an event: make invoke FUNCTION=StatusFunction EVENT=events/list_collections.json
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -31,7 +32,7 @@ AWS_REGION ?= us-east-1
 export AWS_PORT ?= 5000
 export API_PORT ?= 3000
 
-.PHONY: help install run test lint validate scan unit integration build package-size deploy token bench openapi clean
+.PHONY: help install run test lint validate scan unit integration build package-size deploy token invoke bench openapi clean
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -96,6 +97,14 @@ deploy: build
 token: $(VENV)/.installed
 	@test -n "$(STACK)" -a -n "$(TENANT)" || { echo "usage: make token STACK=<stack name> TENANT=<tenant id>"; exit 1; }
 	$(PY) scripts/create_token.py --stack $(STACK) --tenant $(TENANT)
+
+# The response on stdout as JSON, the logs on stderr; against `make run`'s AWS endpoint on AWS_PORT,
+# else a throwaway one holding the stack's resources.
+invoke: $(VENV)/.installed
+	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { \
+		echo "usage: make invoke FUNCTION=<logical id in template.yaml> EVENT=events/<file>.json" >&2; \
+		echo "functions:" >&2; $(PY) -m local_stack.invoke --list | sed 's/^/  /' >&2; exit 2; }
+	@$(PY) -m local_stack.invoke "$(FUNCTION)" "$(EVENT)"
 
 openapi: $(VENV)/.installed
 	$(PY) scripts/openapi.py
