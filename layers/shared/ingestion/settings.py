@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 
 class Settings(BaseModel):
@@ -39,7 +39,13 @@ class Settings(BaseModel):
     # MaxReceiveCount): the export function ends an export `error` when its last delivery fails.
     max_receive_count: int = Field(default=3, ge=1, alias="MAX_RECEIVE_COUNT")
     # Only set outside AWS (local stack, tests): every client, pyiceberg included, talks to it.
-    aws_endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
+    # LOCAL_AWS_ENDPOINT_URL is the template's own name for it (empty in AWS): a variable the
+    # template declares is one `sam local invoke --env-vars` can set, and botocore never reads it.
+    aws_endpoint_url: str | None = Field(
+        default=None,
+        alias="AWS_ENDPOINT_URL",
+        validation_alias=AliasChoices("AWS_ENDPOINT_URL", "LOCAL_AWS_ENDPOINT_URL"),
+    )
     aws_region: str = Field(default="us-east-1", alias="AWS_REGION")
     max_validation_errors: int = Field(default=100, ge=1, le=1000, alias="MAX_VALIDATION_ERRORS")
     # A request left in_progress longer than this is presumed abandoned (crash, timeout)
@@ -76,6 +82,11 @@ class Settings(BaseModel):
     @property
     def warehouse_location(self) -> str:
         return f"s3://{self.data_bucket}/{self.warehouse_prefix.rstrip('/')}"
+
+    @field_validator("aws_endpoint_url", mode="before")
+    @classmethod
+    def _empty_endpoint_is_none(cls, value: object) -> object:
+        return value or None
 
 
 @lru_cache(maxsize=1)
