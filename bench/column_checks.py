@@ -38,7 +38,7 @@ import pyarrow.csv as pacsv
 from bench.synthetic_deals import COLUMNS, write_csv
 from bench.workload import DEFAULT_ROWS, DEFAULT_SEED, Workload, _generator_digest
 from ingestion.dataplane import column_checks
-from ingestion.dataplane.csv_reader import CsvRecords
+from ingestion.dataplane.csv_records import CsvRecords
 from ingestion.dataplane.validation import validate_file
 from ingestion.schemas.deals import DEALS
 from ingestion.schemas.spec import FieldSpec

@@ -28,8 +28,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
+from ingestion.dataplane.batch_checks import check_rows
 from ingestion.dataplane.column_checks import check_column
-from ingestion.dataplane.validation import check_rows, validate_file
+from ingestion.dataplane.validation import validate_file
 from ingestion.schemas.deals import DEALS, Deal
 from ingestion.schemas.spec import FieldSpec, FieldType
 

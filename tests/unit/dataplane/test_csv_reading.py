@@ -6,7 +6,8 @@ import io
 
 import pytest
 
-from ingestion.dataplane.csv_reader import CsvStream, UnreadableFile, first_non_utf8_line
+from ingestion.dataplane.csv_reader import CsvStream, UnreadableFile
+from ingestion.dataplane.encoding import first_non_utf8_line
 from ingestion.dataplane.validation import validate_file
 from ingestion.schemas.deals import DEALS
 

@@ -9,7 +9,8 @@ import random
 
 import pytest
 
-from ingestion.dataplane.csv_reader import CsvStream, detect_separator
+from ingestion.dataplane.csv_reader import CsvStream
+from ingestion.dataplane.csv_records import detect_separator
 from ingestion.dataplane.formats import UploadedFile, sniff_format
 from ingestion.dataplane.validation import validate_file
 from ingestion.domain import FileFormat, IngestOptions

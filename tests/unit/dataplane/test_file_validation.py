@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from ingestion.dataplane import ingest_upload
-from ingestion.dataplane.validation import MAX_VALUE_LENGTH, validate_file
+from ingestion.dataplane.issues import MAX_VALUE_LENGTH
+from ingestion.dataplane.validation import validate_file
 from ingestion.domain import UploadStatus
 from ingestion.schemas.deals import DEALS
 from ingestion.settings import Settings

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingestion.dataplane.json_reader import MAX_DOCUMENT_BYTES, JsonDocumentRecords, NdjsonRecords
+from ingestion.dataplane.json_reader import MAX_DOCUMENT_BYTES, JsonDocumentRecords
+from ingestion.dataplane.ndjson_reader import NdjsonRecords
 from ingestion.dataplane.records import ReadAgain
 from ingestion.dataplane.validation import validate_file
 from ingestion.domain import FileFormat, IngestOptions

@@ -1,12 +1,14 @@
 """The data plane: validate an uploaded file and merge it into the collection's Iceberg table.
 
-This package is the only code that imports pyarrow and pyiceberg, and only the validator
-imports it, so the API functions start without them. Walk down from
-:func:`ingest_upload`: :mod:`.validation` reads the file (:mod:`.formats` finds CSV, JSON or
-NDJSON, gzip or not; :mod:`.csv_reader` and :mod:`.json_reader` read it as batches of text
-cells), checks the header or keys and every batch (:mod:`.column_checks` per column,
-:mod:`.type_inference` for new columns), and :mod:`.merge` upserts (or, without a key,
-appends) the accepted rows into the table from :mod:`.tables`.
+This package is the only code that imports pyarrow and pyiceberg, and only the functions
+that read or write tables import it (validator, tables, export, purge, maintenance), so the
+other API functions start without them. Walk down from :func:`ingest_upload`:
+:mod:`.validation` reads the file (:mod:`.formats` finds CSV, JSON or NDJSON, gzip or not;
+:mod:`.csv_records`, :mod:`.ndjson_reader` and :mod:`.json_reader` read it as batches of text
+cells), checks the header or keys (:mod:`.column_names`) and every batch (:mod:`.batch_checks`,
+:mod:`.column_checks` per column, :mod:`.type_inference` for new columns), collects what is
+wrong (:mod:`.issues`) into a :class:`.file_validation.FileValidation`, and :mod:`.merge`
+upserts (or, without a key, appends) the accepted rows into the table from :mod:`.tables`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
 from ingestion.dataplane.commits import SnapshotKeeper
+from ingestion.dataplane.file_validation import FileValidation, KeptRows
 from ingestion.dataplane.merge import MergeConflict, keep_newest_per_key, merge_into_collection
 from ingestion.dataplane.merge_in_parts import merge_into_collection_in_parts
 from ingestion.dataplane.records import OpenSource, UnreadableFile
@@ -28,7 +31,7 @@ from ingestion.dataplane.tables import (
     table_identifier,
     table_spec,
 )
-from ingestion.dataplane.validation import FileValidation, KeptRows, validate_file
+from ingestion.dataplane.validation import validate_file
 from ingestion.domain import IngestOptions, UploadOutcome, UploadStatus
 from ingestion.observability import logger
 from ingestion.schemas.spec import DataTypeSpec, FieldSpec

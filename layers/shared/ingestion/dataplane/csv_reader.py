@@ -6,15 +6,11 @@ Python's ``csv`` module, from the first bytes of the file; pyarrow then reads on
 bytes after it with those names, so one parser alone names the columns and their types
 are fixed before the first data byte is read.
 
-pyarrow reports neither physical line numbers nor where a malformed row was, so on the
-error path only, :func:`locate_lines` reads the file a second time with Python's ``csv``
-module (whose ``line_num`` counts physical lines, quoted line breaks included) to map
-record positions back to lines. Both parsers follow the same dialect: ``"`` quotes,
-doubled quotes inside quotes, no escape character, ``\\n``/``\\r\\n``/``\\r`` line
-breaks, blank lines ignored.
-
-The separator ``"auto"`` is detected from the first bytes (:func:`detect_separator`).
-:class:`CsvRecords` is this reader as validation sees every format's reader.
+Both parsers follow the same dialect: ``"`` quotes, doubled quotes inside quotes, no escape
+character, ``\\n``/``\\r\\n``/``\\r`` line breaks, blank lines ignored. Python's ``csv`` reads
+the file again on the error path only: :mod:`.csv_records` (where :class:`.csv_records.CsvRecords`
+is this stream as validation sees every format's reader, and the separator ``"auto"`` is
+detected) maps record positions back to physical lines with it.
 """
 
 from __future__ import annotations
@@ -23,7 +19,7 @@ import codecs
 import csv
 import io
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -31,16 +27,8 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from ingestion.dataplane.records import (
-    ChainedStream,
-    Header,
-    Located,
-    MalformedRecord,
-    OpenSource,
-    Place,
-    RawBatch,
-    UnreadableFile,
-)
+from ingestion.dataplane.encoding import not_utf8
+from ingestion.dataplane.records import ChainedStream, Header, OpenSource, UnreadableFile
 
 QUOTE = '"'
 # Large enough that a batch amortises the per-batch work, small enough to bound memory.
@@ -49,10 +37,6 @@ BLOCK_SIZE = 4 << 20
 _HEADER_CHUNK = 64 << 10
 _HEADER_LIMIT = 1 << 20
 _CSV_FIELD_LIMIT = (1 << 31) - 1
-_COMMON_SEPARATORS = (",", ";", "\t", "|")
-# What separator "auto" chooses from, in order of preference on a tie.
-SNIFFED_SEPARATORS = (",", ";", "\t", "|", ":")
-_SNIFFED_RECORDS = 50
 
 
 @dataclass
@@ -60,8 +44,8 @@ class InvalidRowCounter:
     """pyarrow ``invalid_row_handler``: counts rows with the wrong number of fields and skips them.
 
     pyarrow gives neither the line nor the record position of such a row, and may call the
-    handler from its reader threads, so only the count is kept; :func:`locate_lines`
-    finds the rows themselves on the error path.
+    handler from its reader threads, so only the count is kept;
+    :func:`.csv_records.locate_lines` finds the rows themselves on the error path.
     """
 
     count: int = 0
@@ -103,7 +87,7 @@ class CsvStream:
         except BaseException:
             self._stack.close()
             raise
-        self._data = _buffered(source, head=rest)
+        self._data = buffered_stream(source, head=rest)
 
     def __enter__(self) -> CsvStream:
         return self
@@ -189,7 +173,7 @@ def _parse_header(buffer: bytes, separator: str, *, at_end: bool) -> tuple[Heade
     start = 1
     record: list[str] = []
     previous_end = 0
-    with _large_fields():
+    with large_fields():
         for record in reader:
             start = previous_end + 1
             previous_end = reader.line_num
@@ -213,7 +197,7 @@ def _parse_header(buffer: bytes, separator: str, *, at_end: bool) -> tuple[Heade
     return Header(names=names, line=start), buffer[header_bytes:]
 
 
-def _buffered(source: BinaryIO, head: bytes = b"") -> io.BufferedReader:
+def buffered_stream(source: BinaryIO, head: bytes = b"") -> io.BufferedReader:
     """A real buffered file over any object with ``read`` (an S3 body, a test's BytesIO)."""
     return io.BufferedReader(ChainedStream(head, source), buffer_size=1 << 20)
 
@@ -232,234 +216,11 @@ def _explain_read_error(error: Exception, open_source: OpenSource) -> Unreadable
     return UnreadableFile(f"the file could not be read as CSV ({text}); check its format and upload it again")
 
 
-def not_utf8(open_source: OpenSource) -> UnreadableFile:
-    """The error for a file that is not UTF-8, naming the first line that is not."""
-    line = first_non_utf8_line(open_source)
-    if line is None:
-        return UnreadableFile(
-            "the file could not be read as UTF-8 text; save it as UTF-8 and upload it again"
-        )
-    return UnreadableFile(
-        f"the file is not UTF-8 text: line {line} holds bytes that are not valid UTF-8. Save the file "
-        "with UTF-8 encoding (in Excel: 'CSV UTF-8 (Comma delimited)') and upload it again",
-        line=line,
-    )
-
-
-def first_non_utf8_line(open_source: OpenSource, chunk_size: int = 1 << 20) -> int | None:
-    """Physical line of the first byte that is not valid UTF-8, or None if the whole file is.
-
-    Line breaks are counted as Python's ``csv`` module sees them (``\\n``, ``\\r\\n``, ``\\r``).
-    """
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    line = 1
-    pending_cr = False  # the previous chunk ended with "\r": a leading "\n" completes it
-    with closing(open_source()) as stream:
-        while True:
-            chunk = stream.read(chunk_size)
-            try:
-                decoder.decode(chunk, final=not chunk)
-            except UnicodeDecodeError as error:
-                # The decoder may hold up to 3 bytes of the previous chunk; they hold no line break.
-                position = max(error.start - (len(error.object) - len(chunk)), 0)
-                return line + _line_breaks(chunk[:position], pending_cr)
-            if not chunk:
-                return None
-            line += _line_breaks(chunk, pending_cr)
-            pending_cr = chunk.endswith(b"\r")
-
-
-def _line_breaks(data: bytes, pending_cr: bool) -> int:
-    breaks = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
-    return breaks - 1 if pending_cr and data.startswith(b"\n") else breaks
-
-
-@dataclass(frozen=True)
-class MalformedRow:
-    """A record whose number of fields differs from the header's."""
-
-    line: int
-    fields: int
-    text: str
-
-
-@dataclass(frozen=True)
-class LineMap:
-    """Where records are: physical start lines of well-formed rows, and the malformed rows."""
-
-    rows: dict[int, int]
-    malformed: list[MalformedRow]
-
-
-def locate_lines(
-    open_source: OpenSource,
-    separator: str,
-    *,
-    width: int,
-    rows: Sequence[int],
-    malformed: int,
-) -> LineMap:
-    """Map positions of well-formed rows (0-based, in the order pyarrow yields them) to lines.
-
-    Also returns the first ``malformed`` records with the wrong number of fields, which pyarrow
-    skipped. Reads only as far as needed. Runs on the error path only: it builds a Python
-    list per record.
-    """
-    wanted = sorted(set(rows))
-    found: dict[int, int] = {}
-    bad: list[MalformedRow] = []
-    next_wanted = 0
-    position = 0
-    with (
-        _large_fields(),
-        closing(open_source()) as raw,
-        io.TextIOWrapper(_buffered(raw), encoding="utf-8-sig", newline="") as text,
-    ):
-        reader = csv.reader(text, delimiter=separator, quotechar=QUOTE, doublequote=True, strict=False)
-        previous_end = 0
-        seen_header = False
-        for record in reader:
-            start = previous_end + 1
-            previous_end = reader.line_num
-            if not record:
-                continue  # a blank line; pyarrow skips these too
-            if not seen_header:
-                seen_header = True
-                continue
-            if len(record) != width:
-                if len(bad) < malformed:
-                    bad.append(MalformedRow(line=start, fields=len(record), text=separator.join(record)))
-            elif next_wanted < len(wanted):
-                if position == wanted[next_wanted]:
-                    found[position] = start
-                    next_wanted += 1
-                position += 1
-            if next_wanted == len(wanted) and len(bad) >= malformed:
-                break
-    return LineMap(rows=found, malformed=bad)
-
-
 @contextmanager
-def _large_fields() -> Iterator[None]:
+def large_fields() -> Iterator[None]:
     """Let Python's csv read fields as long as pyarrow does (Python's default limit is 128 KiB)."""
     previous = csv.field_size_limit(_CSV_FIELD_LIMIT)
     try:
         yield
     finally:
         csv.field_size_limit(previous)
-
-
-def separator_hint(header: Header, separator: str) -> str | None:
-    """When the header came out as one column, guess the separator the file really uses."""
-    if len(header.names) != 1:
-        return None
-    for candidate in _COMMON_SEPARATORS:
-        if candidate != separator and candidate in header.names[0]:
-            return (
-                f"the header was read as a single column: is the separator {candidate!r} "
-                f"rather than {separator!r}?"
-            )
-    return None
-
-
-def detect_separator(head: bytes, *, complete: bool) -> str | None:
-    """The separator of ``SNIFFED_SEPARATORS`` a file's first bytes are written with.
-
-    The winner splits the header into as many columns as every following record of the
-    sample (so ``:`` inside times does not fool it), with the most columns; None when no
-    candidate makes more than one column. ``complete``: ``head`` is the whole file, so its
-    last record is not cut short.
-    """
-    try:
-        text = codecs.getincrementaldecoder("utf-8")().decode(head.removeprefix(codecs.BOM_UTF8), final=False)
-    except UnicodeDecodeError:
-        return None  # the reader reports the encoding
-    best: tuple[bool, int] | None = None
-    chosen = None
-    for candidate in SNIFFED_SEPARATORS:
-        records = _sample_records(text, candidate, complete=complete)
-        if not records or len(records[0]) < 2:
-            continue
-        width = len(records[0])
-        score = (all(len(record) == width for record in records[1:]), width)
-        if best is None or score > best:
-            best, chosen = score, candidate
-    return chosen
-
-
-def _sample_records(text: str, separator: str, *, complete: bool) -> list[list[str]]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, quotechar=QUOTE, strict=False)
-    records: list[list[str]] = []
-    with _large_fields():
-        try:
-            for record in reader:
-                if record:
-                    records.append(record)
-                if len(records) > _SNIFFED_RECORDS:
-                    break
-        except csv.Error:
-            pass
-    if not complete and len(records) > 1:
-        records.pop()  # may be cut off by the end of the sample
-    return records
-
-
-class CsvRecords:
-    """A CSV file as a :class:`.records.RecordReader`: lines are physical lines, the header line 1."""
-
-    def __init__(
-        self,
-        open_source: OpenSource,
-        separator: str,
-        *,
-        head: bytes | None = None,
-        complete: bool = False,
-        block_size: int = BLOCK_SIZE,
-    ) -> None:
-        self.notes: list[str] = []
-        if separator == "auto":
-            found = detect_separator(head or b"", complete=complete)
-            separator = found or ","
-            self.notes.append(
-                f"separator 'auto': detected {separator!r}"
-                if found
-                else "separator 'auto': no separator splits the header, read as one column with ','"
-            )
-        self.separator = separator
-        self._open_source = open_source
-        self._stream = CsvStream(open_source, separator, block_size=block_size)
-        self.header: Header | None = self._stream.header
-
-    @property
-    def rows_read(self) -> int:
-        return self._stream.rows_read
-
-    @property
-    def malformed(self) -> int:
-        return self._stream.invalid_rows.count
-
-    def close(self) -> None:
-        self._stream.__exit__(None, None, None)
-
-    def batches(self) -> Iterator[RawBatch]:
-        for batch in self._stream.batches():
-            yield RawBatch(batch)
-
-    def header_hint(self) -> str | None:
-        return separator_hint(self._stream.header, self.separator)
-
-    def locate(self, rows: Sequence[int], malformed: int) -> Located:
-        width = len(self._stream.header.names)
-        lines = locate_lines(self._open_source, self.separator, width=width, rows=rows, malformed=malformed)
-        return Located(
-            rows={position: Place(line=line) for position, line in lines.rows.items()},
-            malformed=[
-                MalformedRecord(
-                    place=Place(line=row.line),
-                    value=row.text,
-                    message=f"expected {width} fields as in the header but found {row.fields}; "
-                    "check the separator and that values holding it are quoted",
-                )
-                for row in lines.malformed
-            ],
-        )

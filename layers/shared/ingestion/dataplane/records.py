@@ -1,10 +1,10 @@
 """What every file reader hands to validation: all-string record batches and where records are.
 
-Each format (:mod:`.csv_reader`, :mod:`.json_reader`) reads its file into Arrow record
-batches whose columns are the file's column names (CSV header, JSON keys) and whose cells
-are text exactly as the column checks (:mod:`.column_checks`) understand it: ``""`` is an
-empty cell, numbers are their written text, booleans ``true``/``false``. The one exception
-is a JSON array given for a ``string_list`` field, kept as a ``list<string>`` column.
+Each format (:mod:`.csv_records`, :mod:`.ndjson_reader`, :mod:`.json_reader`) reads its file
+into Arrow record batches whose columns are the file's column names (CSV header, JSON keys)
+and whose cells are text exactly as the column checks (:mod:`.column_checks`) understand it:
+``""`` is an empty cell, numbers are their written text, booleans ``true``/``false``. The one
+exception is a JSON array given for a ``string_list`` field, kept as a ``list<string>`` column.
 
 Readers never track line numbers on the success path: a record is known by its position
 among the well-formed records, and :meth:`RecordReader.locate` maps positions to places
