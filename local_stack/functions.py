@@ -8,10 +8,16 @@ gives them to its SQS-triggered functions, see ``local_stack.workers``) runs eac
 a worker process of its own instead, several at once. Events and results make a round trip
 through JSON either way, as they do in Lambda, so a handler that returns something Lambda
 could not serialise fails here too.
+
+Functions run in this process share its modules, among them the one logger of the shared layer,
+whose Lambda context Powertools injects process-wide on each invocation: two invocations at once
+would each log as whichever came last. So each invocation runs with its own function's context
+in the logger's per-thread keys, which win over the process-wide ones (``call_handler``).
 """
 
 from __future__ import annotations
 
+import contextvars
 import importlib.util
 import json
 import logging
@@ -20,6 +26,7 @@ import threading
 import time
 import traceback
 import uuid
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,6 +121,8 @@ class LambdaFunction:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     workers: Workers | None = field(default=None, repr=False)
     _handler: Handler | None = field(default=None, repr=False)
+    # Whether this function has run an invocation in this process (its cold start is done).
+    _warm: bool = field(default=False, repr=False)
 
     @property
     def arn(self) -> str:
@@ -137,6 +146,7 @@ class LambdaFunction:
     def load(self) -> Handler:
         """Import the handler once (the cold start); later calls reuse it."""
         if self._handler is None:
+            quiet_empty_metrics_warning()
             for path in reversed(self.layer_paths):
                 if str(path) not in sys.path:
                     sys.path.insert(0, str(path))
@@ -175,7 +185,7 @@ class LambdaFunction:
             context = context or self.new_context()
             started = time.monotonic()
             try:
-                result = handler(json.loads(payload), context)
+                result = self.call_handler(handler, json.loads(payload), context)
             except Exception as error:
                 log.error(
                     "%s raised (request %s)\n%s",
@@ -197,6 +207,41 @@ class LambdaFunction:
             return json.dumps(result)
         except (TypeError, ValueError) as error:
             raise FunctionError(self.name, "Runtime.MarshalError", str(error)) from error
+
+    def call_handler(self, handler: Handler, event: Any, context: FakeLambdaContext) -> Any:
+        """Call the handler with this invocation's Lambda context in Powertools' per-thread log keys.
+
+        Powertools' ``inject_lambda_context`` puts the context into keys the whole process shares;
+        another function invoked meanwhile in this process would overwrite them, and this
+        invocation's lines would name that function. The per-thread keys win over those, and live
+        in a copy of the thread's context that ends with the invocation.
+        """
+        cold_start, self._warm = not self._warm, True
+        return contextvars.copy_context().run(_call_with_log_keys, handler, event, context, cold_start)
+
+
+def _call_with_log_keys(handler: Handler, event: Any, context: FakeLambdaContext, cold_start: bool) -> Any:
+    formatter = sys.modules.get("aws_lambda_powertools.logging.formatter")
+    lambda_context = sys.modules.get("aws_lambda_powertools.logging.lambda_context")
+    if formatter is not None and lambda_context is not None:  # else no Powertools logger to keep apart
+        keys = lambda_context.build_lambda_context_model(context).__dict__
+        formatter.set_context_keys(cold_start=cold_start, **keys)
+    return handler(event, context)
+
+
+def quiet_empty_metrics_warning() -> None:
+    """Silence Powertools' "No application metrics to publish" warning, and only it.
+
+    ``Metrics.log_metrics`` warns on every invocation that adds no metric of its own, such as
+    each read-only API call: noise in the local stack's output, not a problem. Any other
+    warning, Powertools' own included, is shown as before.
+    """
+    warnings.filterwarnings(
+        "ignore",
+        message="No application metrics to publish",
+        category=UserWarning,
+        module=r"aws_lambda_powertools\.metrics",
+    )
 
 
 def load_handler(code_uri: str | Path, handler: str, module_name: str | None = None) -> Handler:

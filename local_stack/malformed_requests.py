@@ -1,11 +1,11 @@
 """What the local API answers to a request its HTTP server cannot parse.
 
-The standard library's server answers a request line or header it refuses (431 for a header
-line over 64 KB, 414 for a request line over 64 KB, 400 for a malformed request line, 505
-for HTTP/2) with an HTML page. (A method it does not know is routed like any other and gets
-the gateway's 405.) Every other error of the local
-API is JSON ``{"message": ...}``, as API Gateway's are, and a client that parses it would
-choke on HTML; so these answers are JSON too, and say what to send instead.
+The standard library's request parsing, which werkzeug's server uses (``local_stack.http_server``),
+answers a request line or header it refuses (431 for a header line over 64 KB, 414 for a
+request line over 64 KB, 400 for a malformed request line, 505 for HTTP/2) with an HTML page.
+(A method it does not know is routed like any other and gets the gateway's 405.) Every other
+error of the local API is JSON ``{"message": ...}``, as API Gateway's are, and a client that
+parses it would choke on HTML; so these answers are JSON too, and say what to send instead.
 
 The header a too-long line belongs to is lost once the parser gives up on it, so
 ``HeaderLines`` remembers the start of each line it reads to name it in the answer.

@@ -123,7 +123,7 @@ def serve(connection: Connection, spec: WorkerSpec) -> None:
         except EOFError:
             return  # the stack is gone
         try:
-            result = handler(json.loads(payload), function.new_context(request_id))
+            result = function.call_handler(handler, json.loads(payload), function.new_context(request_id))
         except Exception as error:
             connection.send(("error", type(error).__name__, str(error), traceback.format_exc()))
             continue
