@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from local_stack.dynamodb_atomicity import serialize_dynamodb_writes
 from local_stack.glue_concurrency import guard_glue_table_versions
 from local_stack.s3_notifications import complete_s3_notifications
 from local_stack.template import StackContext, Template
@@ -81,6 +82,8 @@ def create_resources(
 def _create_table(template: Template, logical_id: str, clients: _Clients, _: int | None) -> str:
     properties = template.properties(logical_id)
     name = template.physical_name(logical_id)
+    # The commit lock and the request records rely on conditional writes being atomic.
+    serialize_dynamodb_writes()
     request: dict[str, Any] = {
         "TableName": name,
         "KeySchema": properties["KeySchema"],
