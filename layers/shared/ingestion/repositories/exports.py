@@ -24,7 +24,7 @@ from ingestion import aws
 from ingestion.domain import Export, ExportStatus
 from ingestion.errors import ExportNotFound, StatusConflict
 from ingestion.identifiers import is_ulid
-from ingestion.repositories.uploads import collection_key
+from ingestion.repositories.uploads import collection_key, delete_data_type_items
 from ingestion.settings import get_settings
 
 _NOT_ENTITY = ("collectionKey", "leaseExpiresAt", "expiresAt")
@@ -115,22 +115,7 @@ class ExportRepository:
 
     def delete_all(self, collection_id: str, data_type: str) -> int:
         """Remove every export record of a collection's data type (purging a deleted collection)."""
-        from boto3.dynamodb.conditions import Key  # boto3 is imported by the first client, not here
-
-        query: dict[str, Any] = {
-            "KeyConditionExpression": Key("collectionKey").eq(collection_key(collection_id, data_type)),
-            "ProjectionExpression": "collectionKey, id",
-        }
-        deleted = 0
-        with self._table.batch_writer() as batch:
-            while True:
-                page = self._table.query(**query)
-                for item in page["Items"]:
-                    batch.delete_item(Key={"collectionKey": item["collectionKey"], "id": item["id"]})
-                    deleted += 1
-                if "LastEvaluatedKey" not in page:
-                    return deleted
-                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return delete_data_type_items(self._table, collection_id, data_type)
 
     def _update(self, export: Export, expression: str, condition: str, values: dict[str, Any]) -> Export:
         try:

@@ -50,6 +50,27 @@ def collection_key(collection_id: str, data_type: str) -> str:
     return f"{collection_id}#{data_type}"
 
 
+def delete_data_type_items(table: Any, collection_id: str, data_type: str) -> int:
+    """Delete every item of a collection's data type from a table keyed ``(collectionKey, id)``
+    (upload requests, exports); how many there were."""
+    from boto3.dynamodb.conditions import Key  # boto3 is imported by the first client, not here
+
+    query: dict[str, Any] = {
+        "KeyConditionExpression": Key("collectionKey").eq(collection_key(collection_id, data_type)),
+        "ProjectionExpression": "collectionKey, id",
+    }
+    deleted = 0
+    with table.batch_writer() as batch:
+        while True:
+            page = table.query(**query)
+            for item in page["Items"]:
+                batch.delete_item(Key={"collectionKey": item["collectionKey"], "id": item["id"]})
+                deleted += 1
+            if "LastEvaluatedKey" not in page:
+                return deleted
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 class UploadRequestRepository:
     def __init__(self, table: Any) -> None:
         self._table = table
@@ -182,35 +203,23 @@ class UploadRequestRepository:
 
     def report_progress(self, request: UploadRequest, processed_lines: int) -> bool:
         """Record how far the attempt that holds the request has read; False if it no longer holds it."""
-        try:
-            self._table.update_item(
-                Key=_key(request),
-                UpdateExpression="SET processedLines = :lines",
-                ConditionExpression="#status = :in_progress AND attempt = :attempt",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":lines": processed_lines,
-                    ":in_progress": UploadStatus.IN_PROGRESS.value,
-                    ":attempt": request.attempt,
-                },
-            )
-        except ClientError as error:
-            if _is_condition_failure(error):
-                return False
-            raise
-        return True
+        return self._update_held(request, "SET processedLines = :lines", {":lines": processed_lines})
 
     def release(self, request: UploadRequest) -> bool:
         """End the lease of the attempt that holds the request, so the next delivery takes over
         at once; False if that attempt no longer holds it."""
+        return self._update_held(request, "SET leaseExpiresAt = :expired", {":expired": 0})
+
+    def _update_held(self, request: UploadRequest, expression: str, values: dict[str, Any]) -> bool:
+        """Apply ``expression`` if the attempt of ``request`` still holds it; False if not."""
         try:
             self._table.update_item(
                 Key=_key(request),
-                UpdateExpression="SET leaseExpiresAt = :expired",
+                UpdateExpression=expression,
                 ConditionExpression="#status = :in_progress AND attempt = :attempt",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
-                    ":expired": 0,
+                    **values,
                     ":in_progress": UploadStatus.IN_PROGRESS.value,
                     ":attempt": request.attempt,
                 },
@@ -250,22 +259,7 @@ class UploadRequestRepository:
 
     def delete_all(self, collection_id: str, data_type: str) -> int:
         """Remove every upload request of a collection's data type (purging a deleted collection)."""
-        from boto3.dynamodb.conditions import Key
-
-        query: dict[str, Any] = {
-            "KeyConditionExpression": Key("collectionKey").eq(collection_key(collection_id, data_type)),
-            "ProjectionExpression": "collectionKey, id",
-        }
-        deleted = 0
-        with self._table.batch_writer() as batch:
-            while True:
-                page = self._table.query(**query)
-                for item in page["Items"]:
-                    batch.delete_item(Key={"collectionKey": item["collectionKey"], "id": item["id"]})
-                    deleted += 1
-                if "LastEvaluatedKey" not in page:
-                    return deleted
-                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return delete_data_type_items(self._table, collection_id, data_type)
 
     def _finalise(
         self, request: UploadRequest, values: dict[str, Any], condition: str, condition_values: dict[str, Any]

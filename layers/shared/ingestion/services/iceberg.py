@@ -95,5 +95,5 @@ def table_files_prefix(settings: Settings, collection_id: str, data_type: str | 
 
 
 def table_lock(collection_id: str, data_type: str) -> str:
-    """The commit lock merges into a table take turns under (``services.processing`` uses the same)."""
+    """The commit lock under which merges, deletions and maintenance of a table take turns."""
     return f"{collection_id}/{data_type}"

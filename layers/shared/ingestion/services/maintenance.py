@@ -15,6 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from ingestion.observability import logger, metrics
 from ingestion.repositories.commit_locks import CommitLockRepository, HeldLock, get_commit_lock_repository
+from ingestion.services.iceberg import table_lock
 from ingestion.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ def maintain_all_tables(
     results: dict[str, MaintenanceResult] = {}
     failed = []
     for collection_id, data_type in deps.tables.tables(deps.settings):
-        name = f"{collection_id}/{data_type}"
+        name = table_lock(collection_id, data_type)
         try:
             with deps.commit_locks.hold(name) as lock:
                 results[name] = deps.tables.maintain(

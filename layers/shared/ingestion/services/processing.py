@@ -53,6 +53,7 @@ from ingestion.repositories.files import (
 )
 from ingestion.repositories.uploads import UploadRequestRepository, get_upload_request_repository
 from ingestion.services.data_types import resolve_data_type
+from ingestion.services.iceberg import table_lock
 from ingestion.services.progress import ProgressReport
 from ingestion.services.upload_targets import commit_if_target_remains, upload_target_gone
 from ingestion.settings import Settings, get_settings
@@ -184,7 +185,7 @@ def _ingest(
         data_type = resolve_data_type(request.collection_id, request.data_type, deps.data_types)
     except DataTypeNotFound as error:
         return _refused(f"{error}; it was removed after this file was uploaded. Nothing was merged."), None
-    table_lock = _table_lock(request)
+    lock = _table_lock(request)
     try:
         outcome = deps.data_plane.ingest(
             open_source=lambda: deps.files.open(request.object_key, info.etag),
@@ -193,9 +194,7 @@ def _ingest(
             collection_id=request.collection_id,
             request_id=request.id,
             options=_ingest_options(request, info),
-            commit_guard=lambda: commit_if_target_remains(
-                deps.commit_locks, table_lock, deps.collections, request
-            ),
+            commit_guard=lambda: commit_if_target_remains(deps.commit_locks, lock, deps.collections, request),
             on_progress=ProgressReport(deps.uploads, request),
             settings=deps.settings,
         )
@@ -238,7 +237,7 @@ def _finish(
 
 
 def _table_lock(request: UploadRequest) -> str:
-    return f"{request.collection_id}/{request.data_type}"
+    return table_lock(request.collection_id, request.data_type)
 
 
 def _forget_snapshot(request: UploadRequest, deps: Dependencies) -> None:
