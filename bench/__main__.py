@@ -15,7 +15,10 @@ In one run, on the same generated files, each in a fresh process (:mod:`bench.ca
 6. 100 small appends into one table, then reads and merges before and after the table's
    maintenance (:mod:`bench.table_maintenance`).
 
-Case 1 also times validation alone (read, parse, every check; no merge) on the big file.
+Case 1 also times validation alone (read, parse, every check; no merge) on the big file. It
+runs in rounds, every measurement side by side, after a warm-up round whose runs are discarded.
+Each figure is the minimum over the counted runs, each ratio minimum over minimum, reported with
+the spread (:mod:`bench.runs`).
 
 Then the API functions' cold start: importing each handler, in fresh processes (:mod:`bench.cold_start`).
 
@@ -32,12 +35,14 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench import cold_start, drain, table_maintenance
 from bench.local_aws import LocalAws
-from bench.report import Run, Series, machine_info, render
+from bench.report import machine_info, render
+from bench.runs import Run, Series
 from bench.workload import DEFAULT_BUILD_CHUNKS, DEFAULT_ROWS, DEFAULT_SEED, Workload, prepare_files
 
 BENCH = Path(__file__).resolve().parent
@@ -59,6 +64,9 @@ SERIES = (
     "case3",
     "case4",
 )
+# The series case 1 measures in rounds, and the label of its warm-up round's runs.
+CASE_1 = ("s3_read", "arrow_parse", "naive", "validate", "case1a", "case1b")
+WARMUP = "warmup"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -74,13 +82,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--repeats",
         type=int,
         default=5,
-        help="runs of each quick case: S3 read, read_csv, increments (median)",
+        help="counted runs of each quick case: S3 read, read_csv, increments (the minimum is the figure)",
     )
     parser.add_argument(
         "--big-repeats",
         type=int,
         default=3,
-        help="runs of the big cases: naive, 1a, 1b (each 1b on its own newly built collection)",
+        help="counted rounds of case 1: naive, validation alone, 1a, 1b (each 1b on its own newly built"
+        " collection); a warm-up round runs before them, its runs discarded",
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--collection-rows", type=int, help="override the large collection's size")
@@ -186,6 +195,60 @@ class CaseRunner:
         return run
 
 
+@dataclass(frozen=True)
+class Case1:
+    """Case 1 in rounds, on the big file: the references, validation alone, 1a and 1b."""
+
+    runner: CaseRunner
+    big_key: str
+    big_file: Path
+    chunks: list[Path]
+    run_id: str
+
+    def run(
+        self, *, rounds: int, repeats: int
+    ) -> tuple[dict[str, list[Run]], dict[str, list[Run]], dict[str, Run]]:
+        """A warm-up round, then ``rounds`` counted ones: the counted runs, the warm-up's, the builds.
+
+        Each round runs every measurement once (the quick references as often as needed to reach
+        ``repeats`` over the counted rounds), so that a slow spell of a shared machine hits them
+        all. The warm-up round runs each once more, first, and its runs are kept apart: they pay
+        for cold caches and the moto server's first requests, and no figure counts them.
+        """
+        counted: dict[str, list[Run]] = {name: [] for name in CASE_1}
+        warmup: dict[str, list[Run]] = {name: [] for name in CASE_1}
+        print("Case 1, warm-up round (every measurement once; discarded, in no figure):", flush=True)
+        builds = {
+            "case 1b, warm-up round (discarded)": self.one_round(warmup, WARMUP, [WARMUP], profile=False)
+        }
+        for number in range(rounds):
+            print(f"Case 1, round {number + 1} of {rounds}:", flush=True)
+            quick = [str(n) for n in range(number, repeats, rounds)]
+            builds[f"case 1b, round {number + 1}"] = self.one_round(counted, str(number), quick, profile=True)
+        return counted, warmup, builds
+
+    def one_round(self, runs: dict[str, list[Run]], tag: str, quick: list[str], *, profile: bool) -> Run:
+        """One round into ``runs``; returns the build of its 1b collection (not timed in the case)."""
+        runner, key = self.runner, self.big_key
+        for label in quick:
+            runs["s3_read"].append(runner.run("s3-read", f"s3-read-{label}", key=key))
+            runs["arrow_parse"].append(runner.run("arrow-parse", f"arrow-parse-{label}", file=self.big_file))
+        runs["naive"].append(runner.run("naive", f"naive-{tag}", key=key))
+        runs["validate"].append(runner.run("validate", f"validate-{tag}", key=key))
+        ingest = {"key": key, "request": f"{self.run_id}-big-{tag}", "profile": profile}
+        runs["case1a"].append(
+            runner.run("ingest", f"1a-into-empty-{tag}", collection=f"empty{tag}", **ingest)
+        )
+        # 1b changes its collection, so each round builds its own.
+        built = runner.run(
+            "build", f"build-1b-{tag}", collection=f"large{tag}", files=self.chunks, request=self.run_id
+        )
+        runs["case1b"].append(
+            runner.run("ingest", f"1b-into-large-{tag}", collection=f"large{tag}", **ingest)
+        )
+        return built
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     started = time.perf_counter()
@@ -222,33 +285,20 @@ def main(argv: list[str] | None = None) -> None:
         phases["moto server start, uploads to S3"] = time.perf_counter() - phase
         runner = CaseRunner(aws, logs, logs / "profiles" if args.profile else None)
 
-        # Case 1 in rounds, each running every measurement once (the quick references as often
-        # as needed to reach --repeats), so that a slow spell of a shared machine hits them all.
         phase = time.perf_counter()
-        build_seconds = 0.0
-        for number in range(args.big_repeats):
-            print(f"Case 1, round {number + 1} of {args.big_repeats}:", flush=True)
-            for quick in range(number, args.repeats, args.big_repeats):
-                runs["s3_read"].append(runner.run("s3-read", f"s3-read-{quick}", key=big_key))
-                runs["arrow_parse"].append(runner.run("arrow-parse", f"arrow-parse-{quick}", file=files.big))
-            runs["naive"].append(runner.run("naive", f"naive-{number}", key=big_key))
-            runs["validate"].append(runner.run("validate", f"validate-{number}", key=big_key))
-            ingest = {"key": big_key, "request": f"{run_id}-big-{number}", "profile": True}
-            runs["case1a"].append(
-                runner.run("ingest", f"1a-into-empty-{number}", collection=f"empty{number}", **ingest)
-            )
-            # 1b changes its collection, so each round builds its own (not timed in the case).
-            built = runner.run(
-                "build", f"build-1b-{number}", collection=f"large{number}", files=files.chunks, request=run_id
-            )
-            builds[f"case 1b, round {number + 1}"] = built
-            build_seconds += built.process_seconds
-            runs["case1b"].append(
-                runner.run("ingest", f"1b-into-large-{number}", collection=f"large{number}", **ingest)
-            )
-        phases["case 1 (all rounds), without the builds"] = time.perf_counter() - phase - build_seconds
+        counted, warmups, case_1_builds = Case1(runner, big_key, files.big, files.chunks, run_id).run(
+            rounds=args.big_repeats, repeats=args.repeats
+        )
+        runs.update(counted)
+        builds.update(case_1_builds)
+        build_seconds = sum(built.process_seconds for built in case_1_builds.values())
+        phases["case 1 (all rounds, the warm-up too), without the builds"] = (
+            time.perf_counter() - phase - build_seconds
+        )
         phases["case 1: building the large collections"] = build_seconds
 
+        # Case 2 has no warm-up run: it follows case 1 on the same warm server and files, and its
+        # runs are consecutive increments into one collection (each the next day's), not rounds.
         phase = time.perf_counter()
         print(
             f"Case 2: building a {workload.collection_rows:,}-row collection, then the increments:",
@@ -321,7 +371,7 @@ def main(argv: list[str] | None = None) -> None:
     cold_starts = cold_start.section(cold_start.measure_api_functions(), cold_start.DEFAULT_RUNS)
     phases["API cold start (bench.cold_start)"] = time.perf_counter() - phase
 
-    series = {name: Series(name, found) for name, found in runs.items()}
+    series = {name: Series(name, found, warmup=warmups.get(name, [])) for name, found in runs.items()}
     total = time.perf_counter() - started
     text = render(
         workload=workload,

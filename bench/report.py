@@ -2,83 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import statistics
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bench.runs import GIB, MIB, Run, Series, mib
 from bench.workload import DEFAULT_ROWS, FULL_COLLECTION_ROWS, Workload, WorkloadFiles
 
-GIB = 1 << 30
-MIB = 1 << 20
 RSS_LIMIT = 2 * GIB
-
-
-@dataclass(frozen=True)
-class Run:
-    """One case's process: its timed work and the process's memory."""
-
-    seconds: float
-    cpu_seconds: float
-    peak_rss_bytes: int
-    rss_before_bytes: int
-    process_seconds: float  # the whole process, start-up and imports included
-    figures: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_json(cls, path: Path, *, process_seconds: float) -> Run:
-        data = json.loads(path.read_text())
-        keys = ("seconds", "cpu_seconds", "peak_rss_bytes", "rss_before_bytes")
-        return cls(**{key: data.pop(key) for key in keys}, process_seconds=process_seconds, figures=data)
-
-    def summary(self) -> str:
-        figures = ", ".join(
-            f"{key} {value:,}" for key, value in self.figures.items() if isinstance(value, int)
-        )
-        return (
-            f"{self.seconds:8.2f} s  cpu {self.cpu_seconds:7.2f} s  peak RSS {mib(self.peak_rss_bytes)}"
-            + (f"  ({figures})" if figures else "")
-        )
-
-
-@dataclass(frozen=True)
-class Series:
-    """Repeated runs of one case; the median is the figure used."""
-
-    name: str
-    runs: list[Run]
-
-    @property
-    def median(self) -> float:
-        return statistics.median(run.seconds for run in self.runs)
-
-    @property
-    def cpu_median(self) -> float:
-        return statistics.median(run.cpu_seconds for run in self.runs)
-
-    @property
-    def peak_rss(self) -> int:
-        return max(run.peak_rss_bytes for run in self.runs)
-
-    def spread(self) -> str:
-        if len(self.runs) == 1:
-            return "1 run"
-        times = [run.seconds for run in self.runs]
-        return f"{len(times)} runs, {min(times):.2f}-{max(times):.2f}"
-
-    def figure(self, key: str) -> Any:
-        return self.runs[-1].figures.get(key)
-
-
-def mib(size: int) -> str:
-    return f"{size / GIB:.2f} GiB" if size >= GIB else f"{size / MIB:.0f} MiB"
 
 
 @dataclass(frozen=True)
@@ -95,53 +33,41 @@ class Target:
 
 
 def targets(workload: Workload, series: dict[str, Series]) -> list[Target]:
-    parse, naive = series["arrow_parse"].median, series["naive"].median
-    validate = series["validate"].median
+    """The targets, each time the minimum over its counted runs and each ratio minimum over minimum."""
+
+    def versus(first: Series, second: Series) -> tuple[str, float]:
+        return f"{first.describe()} vs {second.describe()}", first.minimum / second.minimum
+
+    parse, naive, validate = series["arrow_parse"], series["naive"], series["validate"]
+    measured, ratio = versus(validate, parse)
     found = [
         Target(
             "1: validation alone (read, parse, every check) vs pyarrow read_csv",
-            f"{validate:.2f} s vs {parse:.2f} s",
-            validate / parse,
+            measured,
+            ratio,
             "<= 2x",
-            validate / parse <= 2,
+            ratio <= 2,
         ),
         Target(
-            "1: naive csv+pydantic vs validation alone",
-            f"{naive:.2f} s vs {validate:.2f} s",
-            naive / validate,
-            "(for comparison)",
-            True,
+            "1: naive csv+pydantic vs validation alone", *versus(naive, validate), "(for comparison)", True
         ),
     ]
     large = f"{workload.collection_rows:,}-row collection"
     for case, what in (("case1a", "1a (empty collection)"), ("case1b", f"1b ({large})")):
-        seconds = series[case].median
+        measured, ratio = versus(series[case], parse)
+        found.append(Target(f"{what}: validator vs pyarrow read_csv", measured, ratio, "<= 4x", ratio <= 4))
+        measured, ratio = versus(naive, series[case])
         found.append(
-            Target(
-                f"{what}: validator vs pyarrow read_csv",
-                f"{seconds:.2f} s vs {parse:.2f} s",
-                seconds / parse,
-                "<= 4x",
-                seconds / parse <= 4,
-            )
+            Target(f"{what}: naive csv+pydantic vs validator", measured, ratio, ">= 10x faster", ratio >= 10)
         )
-        found.append(
-            Target(
-                f"{what}: naive csv+pydantic vs validator",
-                f"{naive:.2f} s vs {seconds:.2f} s",
-                naive / seconds,
-                ">= 10x faster",
-                naive / seconds >= 10,
-            )
-        )
-    full, empty = series["case2_full"].median, series["case2_empty"].median
+    measured, ratio = versus(series["case2_full"], series["case2_empty"])
     found.append(
         Target(
             f"2: {workload.increment_rows:,}-row increment into the {large} vs an empty one",
-            f"{full:.2f} s vs {empty:.2f} s",
-            full / empty,
+            measured,
+            ratio,
             "<= 5x",
-            full / empty <= 5,
+            ratio <= 5,
         )
     )
     for case, what in (("case1a", "1a"), ("case1b", "1b"), ("case4", f"4 ({workload.huge_rows:,}-row file)")):
@@ -189,15 +115,22 @@ def checks(workload: Workload, series: dict[str, Series]) -> list[str]:
         ("validate", "rows", lambda run: run.figures["rows"], big),
         ("case4", "inserted", lambda run: run.figures["inserted"], workload.huge_rows),
     ]
+
+    def every_run(found: Series) -> list[tuple[str, Run]]:
+        # A discarded warm-up run is checked too: it did the same work, and a wrong outcome is a bug.
+        return [(f"run {number}", run) for number, run in enumerate(found.runs)] + [
+            ("warm-up run", run) for run in found.warmup
+        ]
+
     failures = []
     for name, what, get, want in expected:
-        for number, run in enumerate(series[name].runs):
+        for which, run in every_run(series[name]):
             if get(run) != want:
-                failures.append(f"{name} run {number}: {what} {get(run)} (expected {want})")
+                failures.append(f"{name} {which}: {what} {get(run)} (expected {want})")
     for name in ("case1a", "case1b", "case2_empty", "case2_full"):
-        for run in series[name].runs:
+        for which, run in every_run(series[name]):
             failures += [
-                f"{name}: warning from the engine: {text}" for text in run.figures.get("warnings", [])
+                f"{name} {which}: warning from the engine: {text}" for text in run.figures.get("warnings", [])
             ]
     return failures
 
@@ -271,12 +204,21 @@ def render(
     big_size = files.size(files.big)
     size_note = "default size" if workload.big_rows == DEFAULT_ROWS else f"ROWS={workload.big_rows}"
     increment_size = statistics.median(files.size(path) for path in files.increments)
+    warmed = any(found.warmup for found in series.values())
+    warmup_note = (
+        " Case 1 runs in rounds, its measurements side by side, after a warm-up round (every measurement"
+        " once) whose runs are discarded: they enter no figure."
+        if warmed
+        else ""
+    )
     lines = [
         "# Validation and merge benchmark",
         "",
-        f"`{command}` ({size_note}), {machine['date']}. Targets are reported, not asserted; each figure"
-        " is one fresh process per run, all on the same files in one run. The machine may be shared:"
-        " compare the ratios, not the seconds.",
+        f"`{command}` ({size_note}), {machine['date']}. Targets are reported, not asserted; each run"
+        " is one fresh process, all on the same files in one run." + warmup_note + " A case's time is"
+        " the minimum over its counted runs and a ratio minimum over minimum, shown with the spread"
+        " (number of runs, range); the medians are under Measurements, and case 3 compares medians over"
+        " the uploads of its one run. The machine may be shared: compare the ratios, not the seconds.",
         "",
         f"Workload: {workload.describe()}.",
         f"Big file {big_size / 1e6:.1f} MB ({big_size / MIB:.1f} MiB,"
@@ -314,12 +256,16 @@ def render(
         "",
         "## Measurements",
         "",
-        "Median of the runs (wall clock of the timed work only); CPU is the case process's own user+system"
-        " time (moto's work happens in the parent process and is not in it). Peak RSS is the process's"
-        " high-water mark, imports included; 'before' is its RSS when the clock started.",
+        "Minimum and median of the counted runs (wall clock of the timed work only); the minimum is the"
+        " figure of the targets."
+        + (" A warm-up run, discarded, is named beside the range and counts in no column." if warmed else "")
+        + " CPU is the case process's own user+system time, the minimum over the runs (moto's work happens"
+        " in the parent process and is not in it). Peak RSS is the process's high-water mark over the"
+        " runs, imports included; 'before' is its RSS when the clock started.",
         "",
-        "| case | median s | runs (min-max s) | CPU s | peak RSS | RSS before | rows | outcome |",
-        "|---|---|---|---|---|---|---|---|",
+        "| case | min s | median s | runs (min-max s) | CPU s, min | peak RSS | RSS before | rows"
+        " | outcome |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     labels = {
         "s3_read": "S3 read of the big file (moto, body drained)",
@@ -340,10 +286,10 @@ def render(
         if found.figure("inserted") is not None:
             inserted, updated, total = (found.figure(key) for key in ("inserted", "updated", "row_count"))
             outcome = f"+{inserted:,} / ~{updated:,} → {total:,}"
-        before = max(run.rss_before_bytes for run in found.runs)
         lines.append(
-            f"| {label} | {found.median:.2f} | {found.spread()} | {found.cpu_median:.2f}"
-            f" | {mib(found.peak_rss)} | {mib(before)} | {rows_text} | {outcome} |"
+            f"| {label} | {found.minimum:.2f} | {found.median:.2f} | {found.spread()}"
+            f" | {found.cpu_minimum:.2f} | {mib(found.peak_rss)} | {mib(found.rss_before)} | {rows_text}"
+            f" | {outcome} |"
         )
     lines += [
         "",
@@ -392,12 +338,12 @@ def render(
 
 
 def profile_section(directory: Path, limit: int = 15) -> list[str]:
-    """The heaviest engine and pyiceberg calls of the first run of each ingest case."""
+    """The heaviest engine and pyiceberg calls of the first counted run of each ingest case."""
     import pstats
 
     lines = [
         "",
-        "## Profiles (cProfile, first run of each ingest case)",
+        "## Profiles (cProfile, first counted run of each ingest case)",
         "",
         "Cumulative seconds seen from the main thread: a rough guide only, as pyiceberg's worker threads"
         " and generators make some frames count time twice. Open the `.prof` files for more"
