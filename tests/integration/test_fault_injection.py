@@ -44,10 +44,10 @@ def dies_before(_: Callable[..., Any]) -> Callable[..., Any]:
     return step
 
 
-def _dataplane_ingest() -> Any:
+def _dataplane_merge() -> Any:
     import ingestion.dataplane
 
-    return ingestion.dataplane, "ingest_upload"
+    return ingestion.dataplane, "merge_checked"
 
 
 def _commit() -> Any:
@@ -59,7 +59,7 @@ def _commit() -> Any:
 STEPS: dict[str, tuple[Callable[[], tuple[Any, str]], Callable[[Callable[..., Any]], Callable[..., Any]]]] = {
     "after the status move": (lambda: (UploadRequestRepository, "start"), dies_after),
     "after writing data files, before the commit": (_commit, dies_before),
-    "after the commit": (_dataplane_ingest, dies_after),
+    "after the commit": (_dataplane_merge, dies_after),
     "after recording the row count": (lambda: (CollectionRepository, "record_merge"), dies_after),
     "after the status update": (lambda: (UploadRequestRepository, "finish"), dies_after),
 }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from local_stack.functions import FunctionError
 from tests.integration.harness import Stack, multipart_body
 
 BAD_ROWS = (
@@ -163,10 +162,10 @@ def test_a_crash_in_processing_reports_the_record_for_redelivery(
     key = f"incoming/{collection_id}/deals/api/{request_id}"
     event = stack.event("sqs_s3_put.json", bucket=stack.bucket, key=key)
 
-    monkeypatch.setattr("ingestion.dataplane.ingest_upload", crash)
-    # With every record of the batch failed, the invocation fails and SQS delivers the batch again.
-    with pytest.raises(FunctionError, match="All records failed"):
-        stack.invoke("validator", event)
+    monkeypatch.setattr("ingestion.dataplane.check_upload", crash)
+    # The failed record is named: SQS delivers it again, and only it.
+    message_id = event["Records"][0]["messageId"]
+    assert stack.invoke("validator", event) == {"batchItemFailures": [{"itemIdentifier": message_id}]}
 
     assert stack.poll(collection_id, request_id)["status"] == "in_progress"
 
@@ -180,9 +179,8 @@ def test_a_failed_attempt_releases_its_request_to_the_next_delivery(
         "sqs_s3_put.json", bucket=stack.bucket, key=f"incoming/{collection_id}/deals/api/{request_id}"
     )
     with monkeypatch.context() as patch:
-        patch.setattr("ingestion.dataplane.ingest_upload", crash)
-        with pytest.raises(FunctionError):
-            stack.invoke("validator", event)
+        patch.setattr("ingestion.dataplane.merge_checked", crash)
+        assert stack.invoke("validator", event)["batchItemFailures"]
 
     stack.invoke("validator", event)  # at once: no lease to wait out
 
@@ -196,7 +194,7 @@ def append_and_crash_once(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> tupl
     key = f"incoming/{collection_id}/deals/api/{request_id}"
     event = stack.event("sqs_s3_put.json", bucket=stack.bucket, key=key)
     with monkeypatch.context() as patch:
-        patch.setattr("ingestion.dataplane.ingest_upload", die)
+        patch.setattr("ingestion.dataplane.check_upload", die)
         with pytest.raises(ProcessDied):
             stack.invoke("validator", event)
     return collection_id, request_id, event
@@ -214,8 +212,8 @@ def test_an_abandoned_attempt_is_taken_over_after_its_lease(stack: Stack, monkey
 def test_a_request_held_by_a_live_attempt_is_retried_later(stack: Stack, monkeypatch: pytest.MonkeyPatch):
     collection_id, request_id, event = append_and_crash_once(stack, monkeypatch)
 
-    with pytest.raises(FunctionError, match="being processed by another attempt"):
-        stack.invoke("validator", event)
+    message_id = event["Records"][0]["messageId"]
+    assert stack.invoke("validator", event) == {"batchItemFailures": [{"itemIdentifier": message_id}]}
 
     assert stack.poll(collection_id, request_id)["status"] == "in_progress"
     assert stack.table_rows(collection_id) is None

@@ -8,8 +8,8 @@ and records what was asked of it, so a test can say what happened without AWS.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
@@ -273,8 +273,8 @@ class RecordingLocks:
                 name=name,
                 owner="test",
                 kept_snapshots=set(noted.values()),
-                _note=lambda _name, _owner, request_id, snapshot_id: noted.__setitem__(
-                    request_id, snapshot_id
+                _note=lambda _name, _owner, request_ids, snapshot_id: noted.update(
+                    dict.fromkeys(request_ids, snapshot_id)
                 ),
             )
         finally:
@@ -285,12 +285,29 @@ class RecordingLocks:
 
 
 @dataclass
+class ScriptedFile:
+    """A file the scripted data plane checked: its outcome decides whether it is merged."""
+
+    outcome: UploadOutcome
+    groupable: bool
+    closed: bool = False
+
+    def refused_outcome(self, request_id: str) -> UploadOutcome | None:
+        return None if self.outcome.status is UploadStatus.COMPLETED else self.outcome
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@dataclass
 class ScriptedDataPlane:
     """A data plane whose outcome (or failure) the test decides.
 
     Like the real one, it merges a request once: a request id it already merged is answered
-    with the counts recorded then. ``read`` holds the bytes each call read from the file, and
-    ``asked`` the separator and options each call was given.
+    with the counts recorded then. ``read`` holds the bytes each check read from the file,
+    ``asked`` the separator and options each check was given, and ``merges`` the request ids
+    of each merge (one commit each). ``outcomes`` scripts the outcome of a file by its bytes;
+    ``groupable`` says whether checked files may be merged together.
     """
 
     outcome: UploadOutcome = field(
@@ -298,41 +315,60 @@ class ScriptedDataPlane:
             status=UploadStatus.COMPLETED, processed_lines=5, rows_inserted=5, row_count=5, sequence_number=1
         )
     )
+    outcomes: dict[bytes, UploadOutcome] = field(default_factory=dict)
     failure: BaseException | None = None
+    merge_failure: BaseException | None = None
+    groupable: bool = True
     merged: dict[str, UploadOutcome] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
     read: list[bytes] = field(default_factory=list)
     asked: list[tuple[str, IngestOptions]] = field(default_factory=list)
     held_locks: list[bool] = field(default_factory=list)
+    merges: list[list[str]] = field(default_factory=list)
+    checked: list[ScriptedFile] = field(default_factory=list)
     progress_steps: list[int] = field(default_factory=list)  # what the data plane reports, in order
     locks: RecordingLocks | None = None
 
-    def ingest(
+    def check(
         self,
         *,
         open_source: Callable[[], BinaryIO],
-        request_id: str,
         separator: str,
         options: IngestOptions,
-        commit_guard: Callable[[], AbstractContextManager[object]],
         on_progress: Callable[[int], None],
         **_: Any,
-    ) -> UploadOutcome:
-        self.calls.append(request_id)
-        self.read.append(open_source().read())
+    ) -> ScriptedFile:
+        content = open_source().read()
+        self.read.append(content)
         for lines in self.progress_steps:
             on_progress(lines)
         self.asked.append((separator, options))
         if self.failure is not None:
             raise self.failure
-        if request_id in self.merged:
-            return self.merged[request_id]
-        with commit_guard() as lock:
-            self.held_locks.append(bool(self.locks and self.locks.held))
-            if self.outcome.status is UploadStatus.COMPLETED:
-                lock.keep_snapshot(request_id, len(self.merged) + 1)
-                self.merged[request_id] = self.outcome
-            return self.outcome
+        checked = ScriptedFile(self.outcomes.get(content, self.outcome), groupable=self.groupable)
+        self.checked.append(checked)
+        return checked
+
+    def merge(
+        self,
+        uploads: Sequence[tuple[str, ScriptedFile]],
+        *,
+        keeper: HeldLock,
+        **_: Any,
+    ) -> list[UploadOutcome]:
+        request_ids = [request_id for request_id, _ in uploads]
+        self.calls += request_ids
+        self.held_locks.append(bool(self.locks and self.locks.held))
+        assert all(not checked.closed for _, checked in uploads), "merged a closed file"
+        if self.merge_failure is not None:
+            raise self.merge_failure
+        new = [request_id for request_id in request_ids if request_id not in self.merged]
+        if new:
+            keeper.keep_snapshot(new, len(self.merges) + 1)
+            self.merges.append(new)
+        for request_id, checked in uploads:
+            self.merged.setdefault(request_id, checked.outcome)
+        return [self.merged[request_id] for request_id in request_ids]
 
     def table_spec(self, collection_id: str, data_type: str, settings: Settings) -> DataTypeSpec | None:
         return None

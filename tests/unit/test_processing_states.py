@@ -107,7 +107,7 @@ def test_a_request_under_a_live_lease_is_left_to_its_attempt(world):
     with pytest.raises(RequestBusy):
         process_uploaded_file(uploaded, world.deps)
 
-    assert world.data_plane.calls == []
+    assert world.data_plane.read == []
     assert world.uploads.requests[REQUEST_ID].status is UploadStatus.IN_PROGRESS
 
 
@@ -201,7 +201,7 @@ def test_an_upload_whose_data_type_was_removed_ends_error_at_once(world):
 
     assert request.status is UploadStatus.ERROR
     assert "unknown data type 'leads'" in request.message
-    assert world.data_plane.calls == []
+    assert world.data_plane.read == []
 
 
 def test_every_notification_of_one_dropped_object_names_one_request(world):
@@ -332,7 +332,7 @@ def test_a_file_under_api_naming_no_request_is_ignored(world):
     assert process_uploaded_file(UploadedObject(bucket=BUCKET, key=key), world.deps) is None
 
     assert world.uploads.requests == {}
-    assert world.data_plane.calls == []
+    assert world.data_plane.read == []
 
 
 def test_a_file_arriving_after_its_request_expired_changes_nothing(world):
@@ -346,7 +346,7 @@ def test_a_file_arriving_after_its_request_expired_changes_nothing(world):
     late = process_uploaded_file(put_to_upload_url(world, request, b"id\n1\n"), world.deps)
 
     assert late == expired
-    assert world.data_plane.calls == []
+    assert world.data_plane.read == []
 
 
 def test_a_request_recorded_without_its_options_reads_them_from_the_files_metadata(world):

@@ -60,11 +60,11 @@ class ChangedWhileValidating(ScriptedDataPlane):
     collections: InMemoryCollections | None = None
     change: dict[str, Any] | None = None
 
-    def ingest(self, **arguments: Any) -> Any:
+    def check(self, **arguments: Any) -> Any:
         assert self.collections is not None
         current = self.collections.collections[COLLECTION.id]
         self.collections.collections[COLLECTION.id] = current.model_copy(update=self.change)
-        return super().ingest(**arguments)
+        return super().check(**arguments)
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_an_upload_of_a_deleted_collection_ends_error_without_reading_its_file(w
 
     assert request.status is UploadStatus.ERROR
     assert "was deleted" in request.message
-    assert world.data_plane.calls == []
+    assert world.data_plane.read == []
 
 
 def test_a_collection_deleted_while_its_upload_is_validated_gets_nothing_merged(world: World):

@@ -90,7 +90,3 @@ class TableBusy(DomainError):
 
 class RequestInProgress(DomainError):
     """A request with the same Idempotency-Key is still being answered."""
-
-
-class UploadTargetGone(DomainError):
-    """An upload's collection was deleted, or its data type's rows, after the file was uploaded."""

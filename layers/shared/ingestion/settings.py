@@ -58,6 +58,10 @@ class Settings(BaseModel):
     # of MERGE_PART_ROWS rows: the validator's memory stays bounded whatever the file's size.
     kept_rows_in_memory_mib: int = Field(default=256, ge=0, alias="KEPT_ROWS_IN_MEMORY_MIB")
     merge_part_rows: int = Field(default=200_000, ge=1, alias="MERGE_PART_ROWS")
+    # Files of one table that the validator receives together are merged in one commit (a
+    # group commit) when each one's kept rows take at most this much Arrow memory; larger
+    # ones, and files that add columns, are merged alone. 0 merges every file alone.
+    group_commit_max_mib: int = Field(default=16, ge=0, alias="GROUP_COMMIT_MAX_MIB")
     # Table maintenance: snapshots older than this go (time travel reaches this far at most)...
     snapshot_retention_days: float = Field(default=7, gt=0, alias="SNAPSHOT_RETENTION_DAYS")
     # ...and files no snapshot refers to are deleted once this old (younger ones may belong to a

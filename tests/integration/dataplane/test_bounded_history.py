@@ -55,7 +55,9 @@ class NotedSnapshots:
             name="leads",
             owner="test",
             kept_snapshots=set(self.unrecorded.values()),
-            _note=lambda _table, _owner, request, snapshot: self.unrecorded.__setitem__(request, snapshot),
+            _note=lambda _table, _owner, requests, snapshot: self.unrecorded.update(
+                dict.fromkeys(requests, snapshot)
+            ),
         )
 
 

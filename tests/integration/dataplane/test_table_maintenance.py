@@ -83,7 +83,7 @@ def test_maintenance_keeps_the_snapshots_a_redelivery_may_need(settings: Setting
         def __init__(self) -> None:
             self.kept_snapshots = {unrecorded}
 
-        def keep_snapshot(self, request_id: str, snapshot_id: int) -> None:
+        def keep_snapshot(self, request_ids: list[str], snapshot_id: int) -> None:
             raise AssertionError("maintenance commits no upload")
 
     maintain_table(

@@ -7,21 +7,22 @@ other API functions start without them. Walk down from :func:`ingest_upload`:
 :mod:`.csv_records`, :mod:`.ndjson_reader` and :mod:`.json_reader` read it as batches of text
 cells), checks the header or keys (:mod:`.column_names`) and every batch (:mod:`.batch_checks`,
 :mod:`.column_checks` per column, :mod:`.type_inference` for new columns), collects what is
-wrong (:mod:`.issues`) into a :class:`.file_validation.FileValidation`, and :mod:`.merge`
-upserts (or, without a key, appends) the accepted rows into the table from :mod:`.tables`.
+wrong (:mod:`.issues`) into a :class:`.file_validation.FileValidation`, held as a
+:class:`.checked_uploads.CheckedUpload` until :mod:`.merge` upserts (or, without a key,
+appends) the accepted rows into the table from :mod:`.tables`, alone or with other small
+files of the table in one commit (:mod:`.group_merge`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
+from ingestion.dataplane.checked_uploads import CheckedUpload, merge_checked
 from ingestion.dataplane.commits import SnapshotKeeper
-from ingestion.dataplane.file_validation import FileValidation, KeptRows
-from ingestion.dataplane.merge import MergeConflict, keep_newest_per_key, merge_into_collection
-from ingestion.dataplane.merge_in_parts import merge_into_collection_in_parts
+from ingestion.dataplane.merge import MergeConflict
 from ingestion.dataplane.records import OpenSource, UnreadableFile
 from ingestion.dataplane.tables import (
     get_catalog,
@@ -32,9 +33,8 @@ from ingestion.dataplane.tables import (
     table_spec,
 )
 from ingestion.dataplane.validation import validate_file
-from ingestion.domain import IngestOptions, UploadOutcome, UploadStatus
-from ingestion.observability import logger
-from ingestion.schemas.spec import DataTypeSpec, FieldSpec
+from ingestion.domain import IngestOptions, UploadOutcome
+from ingestion.schemas.spec import DataTypeSpec
 from ingestion.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -42,12 +42,15 @@ if TYPE_CHECKING:
     from pyiceberg.table import Table
 
 __all__ = [
+    "CheckedUpload",
     "MergeConflict",
     "OpenSource",
     "UnreadableFile",
+    "check_upload",
     "get_catalog",
     "infer_data_type",
     "ingest_upload",
+    "merge_checked",
     "read_row_count",
     "read_table_spec",
     "table_identifier",
@@ -76,20 +79,63 @@ def ingest_upload(
     ``commit_guard()``: the caller's lock that makes merges of one table take turns, while
     validation runs in parallel with any other. What it yields keeps the snapshots of merges not
     yet recorded from expiry (:mod:`.commits`); without one, the newest snapshots are kept.
-    ``on_progress`` is called with the records read so far after every batch.
+    :func:`check_upload` and :func:`merge_checked` are the two halves, for a caller that merges
+    several checked files at once.
+
+    Anything wrong with the file is an ``error`` outcome, never an exception; exceptions mean
+    the service itself failed (e.g. :class:`.merge.MergeConflict`) and the caller may retry: a
+    request already merged is recognised by ``request_id`` and not merged twice.
+    """
+    settings = settings or get_settings()
+    catalog = catalog or (None if data_type.built_in else get_catalog(settings))
+    checked = check_upload(
+        open_source=open_source,
+        data_type=data_type,
+        separator=separator,
+        collection_id=collection_id,
+        options=options,
+        on_progress=on_progress,
+        catalog=catalog,
+        settings=settings,
+    )
+    with checked:
+        refused = checked.refused_outcome(request_id)
+        if refused is not None:
+            return refused
+        with commit_guard() as keeper:
+            return merge_checked(
+                [(request_id, checked)],
+                collection_id=collection_id,
+                keeper=keeper,
+                catalog=catalog or get_catalog(settings),
+                settings=settings,
+            )[0]
+
+
+def check_upload(
+    *,
+    open_source: OpenSource,
+    data_type: DataTypeSpec,
+    separator: str,
+    collection_id: str,
+    options: IngestOptions | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    catalog: Catalog | None = None,
+    settings: Settings | None = None,
+) -> CheckedUpload:
+    """Validate one uploaded file against its data type as the collection's table now stands.
 
     ``open_source`` returns a fresh binary stream of the file on each call: the file is
     read once on the success path and again only to locate problems. ``separator`` is one
-    character, or ``"auto"`` to detect it (CSV only). Anything wrong with the file is an
-    ``error`` outcome, never an exception; exceptions mean the service itself failed (e.g.
-    :class:`.merge.MergeConflict`) and the caller may retry: a request already merged is
-    recognised by ``request_id`` and not merged twice.
+    character, or ``"auto"`` to detect it (CSV only). ``on_progress`` is called with the
+    records read so far after every batch.
 
     For a declared data type, columns the collection's table gained from earlier uploads
     count as part of it; for one with an inferred schema, the table's schema is the data
     type once it exists, and before that this file defines it. ``added_fields`` of the
-    outcome names the columns this upload added; :func:`read_table_spec` gives the schema
-    to record afterwards.
+    merged outcome names the columns this upload added; :func:`read_table_spec` gives the
+    schema to record afterwards. The result holds the file's good rows (in memory or on local
+    disk) until it is closed.
     """
     settings = settings or get_settings()
     options = options or IngestOptions()
@@ -99,7 +145,7 @@ def ingest_upload(
         data_type = with_table_columns(
             data_type, load_table(catalog, settings, collection_id, data_type.name)
         )
-    checked = validate_file(
+    validation = validate_file(
         open_source,
         data_type,
         separator,
@@ -109,138 +155,9 @@ def ingest_upload(
         on_progress=on_progress,
         spill_after_bytes=settings.kept_rows_in_memory_mib << 20,
     )
-    try:
-        if not checked.accepts() or checked.rows is None:
-            logger.info(
-                "upload refused",
-                extra={
-                    "request_id": request_id,
-                    "errors": checked.issue_count,
-                    "rows": checked.processed_lines,
-                },
-            )
-            return _outcome(checked, UploadStatus.ERROR)
-        with commit_guard() as keeper:
-            return _merge(
-                checked,
-                checked.rows,
-                data_type,
-                collection_id,
-                request_id,
-                catalog or get_catalog(settings),
-                settings,
-                keeper,
-                allow_field_addition=options.allow_field_addition,
-            )
-    finally:
-        checked.close()  # a large file's kept rows leave the local disk
-
-
-def _merge(
-    checked: FileValidation,
-    rows: KeptRows,
-    data_type: DataTypeSpec,
-    collection_id: str,
-    request_id: str,
-    catalog: Catalog,
-    settings: Settings,
-    keeper: SnapshotKeeper | None,
-    *,
-    allow_field_addition: bool,
-) -> UploadOutcome:
-    warnings = list(checked.warnings)
-    if rows.num_rows == 0:
-        warnings.append("no row was merged: every row of the file was rejected")
-        return _outcome(checked, UploadStatus.COMPLETED, warnings=warnings)
-    merged_type = dataclasses.replace(
-        data_type, fields=data_type.fields + tuple(checked.new_fields), infer_schema=False
+    return CheckedUpload(
+        validation, data_type, options.allow_field_addition, group_limit=settings.group_commit_max_mib << 20
     )
-    if rows.spilled:
-        # A large file: its rows are on local disk, merged part by part (bounded memory).
-        merged, repeats = merge_into_collection_in_parts(
-            catalog,
-            settings,
-            collection_id,
-            merged_type,
-            rows.batches,
-            request_id,
-            added_fields=checked.new_fields,
-            keeper=keeper,
-            part_rows=settings.merge_part_rows,
-        )
-        repeated, examples = repeats.count, repeats.examples
-    else:
-        newest = keep_newest_per_key(rows.to_table(), merged_type)
-        repeated, examples = newest.repeated, newest.examples
-        merged = merge_into_collection(
-            catalog,
-            settings,
-            collection_id,
-            merged_type,
-            newest.rows,
-            request_id,
-            added_fields=checked.new_fields,
-            keeper=keeper,
-        )
-    if repeated:
-        shown = ", ".join(f"'{key}'" for key in examples)
-        tie_break = (
-            f"latest {data_type.version_field}, then the later line"
-            if data_type.version_field
-            else "the later line"
-        )
-        warnings.append(
-            f"{repeated} rows repeat a {data_type.key} found elsewhere in the file (e.g. {shown}); "
-            f"only the newest row for each {data_type.key} ({tie_break}) was kept"
-        )
-    if merged.stale:
-        warnings.append(
-            f"{merged.stale} rows were not merged because the collection already holds a newer version "
-            f"of them (a later {data_type.version_field})"
-        )
-    if checked.new_fields and not merged.replayed:
-        warnings.append(_added_fields_warning(data_type, checked.new_fields, allow_field_addition))
-    if merged.replayed:
-        warnings.append(
-            f"this upload had already been merged (snapshot {merged.snapshot_id}); "
-            "the counts are the ones recorded then"
-        )
-    return _outcome(
-        checked,
-        UploadStatus.COMPLETED,
-        warnings=warnings,
-        rows_inserted=merged.inserted,
-        rows_updated=merged.updated,
-        row_count=merged.row_count,
-        snapshot_id=merged.snapshot_id,
-        sequence_number=merged.sequence_number,
-        added_fields=[spec.name for spec in checked.new_fields],
-    )
-
-
-def _outcome(checked: FileValidation, status: UploadStatus, **merged: object) -> UploadOutcome:
-    merged.setdefault("warnings", checked.warnings)
-    return UploadOutcome(
-        status=status,
-        message=checked.message,
-        processed_lines=checked.processed_lines,
-        rows_rejected=checked.failed_rows,
-        validation_errors=checked.issues,
-        validation_error_count=checked.issue_count,
-        **merged,  # type: ignore[arg-type]
-    )
-
-
-def _added_fields_warning(
-    data_type: DataTypeSpec, new_fields: Sequence[FieldSpec], allow_field_addition: bool
-) -> str:
-    """What the upload did to the data type's schema, naming ``allowFieldAddition`` only when the
-    caller sent it: the first append of an inferred data type defines its columns without it."""
-    added = ", ".join(f"{spec.name} ({spec.type.value})" for spec in new_fields)
-    if allow_field_addition:
-        return f"allowFieldAddition: the columns {added} were added to data type '{data_type.name}'"
-    # Only the first append of an inferred data type adds columns unasked: it defines them.
-    return f"data type '{data_type.name}' infers its schema: this file defined its fields {added}"
 
 
 def with_table_columns(data_type: DataTypeSpec, table: Table | None) -> DataTypeSpec:

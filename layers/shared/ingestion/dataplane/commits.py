@@ -30,7 +30,8 @@ All of it is standard Iceberg: Athena, Spark, Trino and DuckDB read the tables a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -51,8 +52,10 @@ from ingestion.dataplane.writing import write_data_files
 from ingestion.observability import logger
 from ingestion.schemas.spec import DataTypeSpec, FieldSpec
 
-# What each commit stamps on its snapshot: the upload it merged and the counts.
+# What each commit stamps on its snapshot: the upload it merged and the counts; a commit of
+# several uploads (a group commit) stamps the total counts and, under REQUESTS, each upload's.
 REQUEST_ID = "ingestion.request-id"
+REQUESTS = "ingestion.requests"
 ROWS_INSERTED = "ingestion.rows-inserted"
 ROWS_UPDATED = "ingestion.rows-updated"
 ROWS_STALE = "ingestion.rows-stale"
@@ -72,7 +75,49 @@ class SnapshotKeeper(Protocol):
 
     kept_snapshots: set[int]
 
-    def keep_snapshot(self, request_id: str, snapshot_id: int) -> None: ...
+    def keep_snapshot(self, request_ids: Sequence[str], snapshot_id: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What merging one upload did to the table's rows."""
+
+    inserted: int
+    updated: int
+    stale: int
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """The upload requests one commit merges, each with its own counts, as its snapshot records them."""
+
+    counts: Mapping[str, Counts]
+
+    @classmethod
+    def of(cls, request_id: str, counts: MergePlan) -> Stamp:
+        return cls({request_id: Counts(counts.inserted, counts.updated, counts.stale)})
+
+    @property
+    def request_ids(self) -> list[str]:
+        return list(self.counts)
+
+    def properties(self) -> dict[str, str]:
+        """The snapshot's summary properties: one upload's id and counts, or a group's totals
+        and each upload's counts (``{"<request id>": [inserted, updated, stale]}``)."""
+        totals = Counts(
+            inserted=sum(counts.inserted for counts in self.counts.values()),
+            updated=sum(counts.updated for counts in self.counts.values()),
+            stale=sum(counts.stale for counts in self.counts.values()),
+        )
+        properties = {
+            ROWS_INSERTED: str(totals.inserted),
+            ROWS_UPDATED: str(totals.updated),
+            ROWS_STALE: str(totals.stale),
+        }
+        if len(self.counts) == 1:
+            return {REQUEST_ID: next(iter(self.counts))} | properties
+        each = {request: [c.inserted, c.updated, c.stale] for request, c in self.counts.items()}
+        return {REQUESTS: json.dumps(each, separators=(",", ":"))} | properties
 
 
 @dataclass(frozen=True)
@@ -104,19 +149,34 @@ class MergeResult:
 
 
 def recorded_merge(table: Table, request_id: str) -> MergeResult | None:
-    """The counts a previous commit of this request stamped on the table, if any."""
+    """The counts a previous commit of this request (alone or in a group) stamped on the table, if any."""
     for snapshot in reversed(table.metadata.snapshots):
         summary = snapshot.summary
-        if summary is not None and summary[REQUEST_ID] == request_id:
-            return MergeResult(
+        if summary is None:
+            continue
+        if summary[REQUEST_ID] == request_id:
+            counts = Counts(
                 inserted=int(summary[ROWS_INSERTED] or 0),
                 updated=int(summary[ROWS_UPDATED] or 0),
                 stale=int(summary[ROWS_STALE] or 0),
-                row_count=int(summary["total-records"] or 0),
-                snapshot_id=snapshot.snapshot_id,
-                sequence_number=snapshot.sequence_number,
-                replayed=True,
             )
+        else:
+            group = summary[REQUESTS]
+            if not group or request_id not in group:
+                continue
+            recorded = json.loads(group).get(request_id)
+            if recorded is None:
+                continue
+            counts = Counts(*(int(value) for value in recorded))
+        return MergeResult(
+            inserted=counts.inserted,
+            updated=counts.updated,
+            stale=counts.stale,
+            row_count=int(summary["total-records"] or 0),
+            snapshot_id=snapshot.snapshot_id,
+            sequence_number=snapshot.sequence_number,
+            replayed=True,
+        )
     return None
 
 
@@ -162,33 +222,28 @@ def commit_merge(
     plan: MergePlan,
     files: list[FileScanTask],
     data_type: DataTypeSpec,
-    request_id: str,
+    stamp: Stamp,
     added_fields: Sequence[FieldSpec],
     keeper: SnapshotKeeper | None = None,
 ) -> MergeResult:
-    """Write ``plan`` as one snapshot stamped with ``request_id``, expiring old snapshots in the
-    same commit; ``CommitFailedException`` if the table moved since ``table`` was read."""
+    """Write ``plan`` as one snapshot stamped with the requests it merges, expiring old snapshots
+    in the same commit; ``CommitFailedException`` if the table moved since ``table`` was read."""
     transaction = CachedTransaction(table)
     adds_columns = stage_added_columns(transaction, table.schema(), added_fields)
     if plan.rows.num_rows == 0:
         # Every row was stale: nothing to write, and nothing to stamp.
         return merge_result(transaction.commit_transaction() if adds_columns else table, plan)
-    properties = {
-        REQUEST_ID: request_id,
-        ROWS_INSERTED: str(plan.inserted),
-        ROWS_UPDATED: str(plan.updated),
-        ROWS_STALE: str(plan.stale),
-    }
+    properties = stamp.properties()
     rows = conform_rows(plan.rows, transaction.table_metadata.schema())
     if len(plan.replaced_keys) and data_type.key is not None and plan.replaced is not None:
         snapshot_id = _rewrite(transaction, table, rows, plan, files, data_type.key, properties)
     else:
         snapshot_id = _append(transaction, table, rows, properties)
-    result = commit_stamped(transaction, snapshot_id, request_id, keeper, plan)
+    result = commit_stamped(transaction, snapshot_id, stamp.request_ids, keeper, plan)
     logger.info(
-        "upload merged",
+        "upload merged" if len(stamp.counts) == 1 else "uploads merged in one commit",
         extra={
-            "request_id": request_id,
+            "request_ids": stamp.request_ids,
             "snapshot_id": result.snapshot_id,
             "inserted": plan.inserted,
             "updated": plan.updated,
@@ -201,15 +256,15 @@ def commit_merge(
 def commit_stamped(
     transaction: Transaction,
     snapshot_id: int,
-    request_id: str,
+    request_ids: Sequence[str],
     keeper: SnapshotKeeper | None,
     counts: MergePlan,
 ) -> MergeResult:
-    """Commit the staged snapshot ``snapshot_id`` of ``request_id``, expiring old snapshots in the
-    same commit. The keeper notes the snapshot first: a redelivery of the request may need it."""
+    """Commit the staged snapshot ``snapshot_id`` of ``request_ids``, expiring old snapshots in the
+    same commit. The keeper notes the snapshot first: a redelivery of a request may need it."""
     kept = {snapshot_id}
     if keeper is not None:
-        keeper.keep_snapshot(request_id, snapshot_id)
+        keeper.keep_snapshot(request_ids, snapshot_id)
         kept |= keeper.kept_snapshots
     stage_snapshot_expiry(transaction, kept)
     return merge_result(transaction.commit_transaction(), counts)

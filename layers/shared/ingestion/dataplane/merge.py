@@ -50,6 +50,7 @@ from ingestion.dataplane.commits import (
     MergePlan,
     MergeResult,
     SnapshotKeeper,
+    Stamp,
     commit_merge,
     recorded_merge,
 )
@@ -66,6 +67,8 @@ __all__ = [
     "MergeResult",
     "keep_newest_per_key",
     "merge_into_collection",
+    "merge_once_per_request",
+    "merge_with_retries",
     "plan_merge",
     "recorded_merge",
     "stored_versions",
@@ -196,12 +199,14 @@ def merge_into_collection(
     def merge_once(table: Table) -> MergeResult:
         stored = stored_versions(table, data_type, rows)
         plan = plan_merge(rows, stored.rows, data_type)
-        return commit_merge(table, plan, stored.files, data_type, request_id, added_fields, keeper)
+        return commit_merge(
+            table, plan, stored.files, data_type, Stamp.of(request_id, plan), added_fields, keeper
+        )
 
-    return merge_with_retries(catalog, settings, collection_id, data_type, request_id, merge_once)
+    return merge_once_per_request(catalog, settings, collection_id, data_type, request_id, merge_once)
 
 
-def merge_with_retries(
+def merge_once_per_request(
     catalog: Catalog,
     settings: Settings,
     collection_id: str,
@@ -209,18 +214,34 @@ def merge_with_retries(
     request_id: str,
     merge_once: Callable[[Table], MergeResult],
 ) -> MergeResult:
-    """``merge_once`` against the collection's table, unless the request was merged before;
-    decided again against the new table, a bounded number of times, when the commit finds the
-    table moved since it was read."""
+    """``merge_once`` against the collection's table (see :func:`merge_with_retries`), unless
+    the request was merged before: then the counts recorded by that commit."""
+
+    def unless_recorded(table: Table) -> MergeResult:
+        recorded = recorded_merge(table, request_id)
+        if recorded is None:
+            return merge_once(table)
+        logger.info(
+            "upload already merged", extra={"request_id": request_id, "snapshot_id": recorded.snapshot_id}
+        )
+        return recorded
+
+    return merge_with_retries(catalog, settings, collection_id, data_type, unless_recorded)
+
+
+def merge_with_retries[Merged](
+    catalog: Catalog,
+    settings: Settings,
+    collection_id: str,
+    data_type: DataTypeSpec,
+    merge_once: Callable[[Table], Merged],
+) -> Merged:
+    """``merge_once`` against the collection's table; decided again against the new table, a
+    bounded number of times, when the commit finds the table moved since it was read.
+    ``merge_once`` recognises a request it merged before (:func:`.commits.recorded_merge`)."""
     identifier = table_identifier(settings, collection_id, data_type.name)
     table = load_or_create_table(catalog, settings, collection_id, data_type)
     for attempt in range(1, MAX_COMMIT_ATTEMPTS + 1):
-        recorded = recorded_merge(table, request_id)
-        if recorded is not None:
-            logger.info(
-                "upload already merged", extra={"request_id": request_id, "snapshot_id": recorded.snapshot_id}
-            )
-            return recorded
         try:
             return merge_once(table)
         except (CommitFailedException, ValidationException) as error:

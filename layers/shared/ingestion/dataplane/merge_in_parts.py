@@ -35,21 +35,18 @@ from pyiceberg.table.snapshots import Operation
 
 from ingestion.dataplane.commits import (
     FILE_COLUMN,
-    REQUEST_ID,
-    ROWS_INSERTED,
-    ROWS_STALE,
-    ROWS_UPDATED,
     BoundedOverwrite,
     CachedTransaction,
     MergePlan,
     MergeResult,
     SnapshotKeeper,
+    Stamp,
     commit_stamped,
     conform_rows,
     merge_result,
     stage_added_columns,
 )
-from ingestion.dataplane.merge import merge_with_retries, newest_positions, plan_merge, stored_versions
+from ingestion.dataplane.merge import merge_once_per_request, newest_positions, plan_merge, stored_versions
 from ingestion.dataplane.writing import write_data_files
 from ingestion.observability import logger
 from ingestion.schemas.spec import DataTypeSpec, FieldSpec
@@ -93,7 +90,7 @@ def merge_into_collection_in_parts(
     part_rows: int = PART_ROWS,
 ) -> tuple[MergeResult, Repeats]:
     """Upsert every row ``read_again()`` yields into the collection's table, in parts, exactly
-    once per request (see :func:`.merge.merge_with_retries`)."""
+    once per request (see :func:`.merge.merge_once_per_request`)."""
     repeats = Repeats(0, [])
 
     def merge_once(table: Table) -> MergeResult:
@@ -109,7 +106,9 @@ def merge_into_collection_in_parts(
         )
         return result
 
-    return merge_with_retries(catalog, settings, collection_id, data_type, request_id, merge_once), repeats
+    return merge_once_per_request(
+        catalog, settings, collection_id, data_type, request_id, merge_once
+    ), repeats
 
 
 def merge_in_parts(
@@ -270,12 +269,7 @@ def _commit(
     )
     if not written.files and not written.replaced:
         return merge_result(transaction.commit_transaction(), counts)  # every row was stale
-    properties = {
-        REQUEST_ID: request_id,
-        ROWS_INSERTED: str(written.inserted),
-        ROWS_UPDATED: str(written.updated),
-        ROWS_STALE: str(written.stale),
-    }
+    properties = Stamp.of(request_id, counts).properties()
     if written.replaced:
         producer = BoundedOverwrite(
             operation=Operation.OVERWRITE,
@@ -290,7 +284,7 @@ def _commit(
             producer.delete_data_file(task.file)
         for data_file in written.files:
             producer.append_data_file(data_file)
-    result = commit_stamped(transaction, producer.snapshot_id, request_id, keeper, counts)
+    result = commit_stamped(transaction, producer.snapshot_id, [request_id], keeper, counts)
     logger.info(
         "upload merged in parts",
         extra={

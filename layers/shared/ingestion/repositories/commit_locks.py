@@ -26,7 +26,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -55,12 +55,14 @@ class HeldLock:
     name: str
     owner: str
     kept_snapshots: set[int]
-    _note: Callable[[str, str, str, int], None]
+    _note: Callable[[str, str, Sequence[str], int], None]
 
-    def keep_snapshot(self, request_id: str, snapshot_id: int) -> None:
-        """Note that ``request_id`` commits ``snapshot_id`` next; :class:`LockLost` if the lock
-        is no longer held."""
-        self._note(self.name, self.owner, request_id, snapshot_id)
+    def keep_snapshot(self, request_ids: Sequence[str], snapshot_id: int) -> None:
+        """Note that ``request_ids`` (one upload, or a group merged together) commit
+        ``snapshot_id`` next; :class:`LockLost` if the lock is no longer held."""
+        if isinstance(request_ids, str) or not request_ids:
+            raise TypeError("request_ids is a non-empty sequence of request ids")
+        self._note(self.name, self.owner, request_ids, snapshot_id)
         self.kept_snapshots.add(snapshot_id)
 
 
@@ -156,17 +158,15 @@ class CommitLockRepository:
         kept = {int(snapshot) for snapshot in (item.get(_UNRECORDED) or {}).values()}
         return HeldLock(name=name, owner=owner, kept_snapshots=kept, _note=self._note)
 
-    def _note(self, name: str, owner: str, request_id: str, snapshot_id: int) -> None:
+    def _note(self, name: str, owner: str, request_ids: Sequence[str], snapshot_id: int) -> None:
+        requests = {f"#request{number}": request_id for number, request_id in enumerate(request_ids)}
         try:
             self._table.update_item(
                 Key={"tableId": name},
-                UpdateExpression="SET #unrecorded.#request = :snapshot",
+                UpdateExpression="SET "
+                + ", ".join(f"#unrecorded.{placeholder} = :snapshot" for placeholder in requests),
                 ConditionExpression="#owner = :owner",
-                ExpressionAttributeNames={
-                    "#owner": "owner",
-                    "#unrecorded": _UNRECORDED,
-                    "#request": request_id,
-                },
+                ExpressionAttributeNames={"#owner": "owner", "#unrecorded": _UNRECORDED} | requests,
                 ExpressionAttributeValues={":owner": owner, ":snapshot": str(snapshot_id)},
             )
         except ClientError as error:

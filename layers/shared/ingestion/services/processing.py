@@ -1,296 +1,234 @@
 """Processing uploaded files: the validator's and the dead-letter function's use cases.
 
-One attempt at an upload walks these steps; a crash at any of them leaves state the next
-delivery of the notification completes, and nothing is merged twice:
+The validator receives the notifications of up to a batch of files at once. Each file walks
+the steps of :mod:`.uploaded_files` (find its request, take it, check the file) in arrival
+order. The small files of one table are then merged together, in ONE commit under the table's
+commit lock, each keeping its own request, counters and errors (a group commit: a busy table's
+queue drains at the rate of commits, not of files; see :mod:`ingestion.dataplane.group_merge`).
+A file that adds columns or is large is merged alone, once the files of its table that arrived
+before it are merged, so the rows left for a key are the same as if each file had been merged
+in turn.
 
-1. find the request (the API recorded it, and a file PUT to an upload URL is found by its key;
-   a dropped file gets one whose id is derived from the object, so every notification of one
-   object names the same request);
-2. take it: ``queued`` (or ``in_progress`` under an expired lease) -> ``in_progress``, with the
-   file's size as it arrived;
-3. validate the file and merge it in one Iceberg commit stamped with the request id, under
-   the table's commit lock (a replay finds the stamp and merges nothing);
-4. record what the merge changed (row count, inferred schema), then the outcome, bounded to
-   fit its record, with what did not fit written to a report in the bucket.
-
-A problem of the file itself (unreadable, too big, too deep, changed while read, its data type
-gone) ends the request ``error`` on the first attempt: retrying cannot change it. Anything
-else (the service failed) releases the request and propagates, so the queue delivers the
-notification again, up to its dead-letter queue.
+A file whose check fails (refused, its collection gone) ends ``error`` and never joins a group;
+a failure of the service for one file fails that file alone; a group whose commit fails fails
+its files alone. A failed file's request is released and the failure is returned for it, so its
+notification is delivered again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ingestion.domain import (
-    DataTypeStats,
-    IngestOptions,
-    UploadOutcome,
-    UploadRequest,
-    UploadSource,
-    UploadStatus,
-)
-from ingestion.errors import DataTypeNotFound, FileReplaced, RequestBusy, StatusConflict, UploadTargetGone
-from ingestion.identifiers import request_id_for_object
+from ingestion.domain import UploadOutcome, UploadRequest
+from ingestion.errors import StatusConflict
 from ingestion.observability import logger, metrics
-from ingestion.repositories.collections import CollectionRepository, get_collection_repository
-from ingestion.repositories.commit_locks import CommitLockRepository, HeldLock, get_commit_lock_repository
-from ingestion.repositories.data_types import DataTypeRepository, get_data_type_repository
-from ingestion.repositories.files import (
-    FileInfo,
-    FileStore,
-    ObjectLocation,
-    get_file_store,
-    storable_content_type,
-    storable_file_name,
+from ingestion.repositories.files import FileInfo
+from ingestion.services.upload_targets import upload_target_gone
+from ingestion.services.uploaded_files import (
+    Checked,
+    Dependencies,
+    UploadedObject,
+    check,
+    find_or_record_request,
+    finish,
+    refused,
+    release,
+    table_lock_of,
+    take,
 )
-from ingestion.repositories.uploads import UploadRequestRepository, get_upload_request_repository
-from ingestion.services.data_types import resolve_data_type
-from ingestion.services.iceberg import table_lock
-from ingestion.services.progress import ProgressReport
-from ingestion.services.upload_targets import commit_if_target_remains, upload_target_gone
-from ingestion.settings import Settings, get_settings
-from ingestion.summaries import summarise
 
 if TYPE_CHECKING:
     from ingestion.schemas.spec import DataTypeSpec
 
+__all__ = [
+    "Dependencies",
+    "NotStarted",
+    "UploadedObject",
+    "fail_uploaded_file",
+    "process_uploaded_file",
+    "process_uploaded_files",
+]
 
-@dataclass(frozen=True)
-class UploadedObject:
-    """A file that landed in the bucket, as an S3 ObjectCreated notification names it."""
-
-    bucket: str
-    key: str
-
-
-class DataPlane(Protocol):
-    """Validating and merging files (:mod:`ingestion.dataplane`), as the service uses it."""
-
-    def ingest(
-        self,
-        *,
-        open_source: Callable[[], BinaryIO],
-        data_type: DataTypeSpec,
-        separator: str,
-        collection_id: str,
-        request_id: str,
-        options: IngestOptions,
-        commit_guard: Callable[[], AbstractContextManager[HeldLock]],
-        on_progress: Callable[[int], None],
-        settings: Settings,
-    ) -> UploadOutcome: ...
-
-    def table_spec(self, collection_id: str, data_type: str, settings: Settings) -> DataTypeSpec | None: ...
+# What processing gives back for each file: its request as it stands, None for a file that
+# belongs to no collection (logged and left alone), or why the file must be delivered again.
+Processed = UploadRequest | None | Exception
 
 
-class IcebergDataPlane:
-    """The data plane of :mod:`ingestion.dataplane`, imported on first use: pyarrow and pyiceberg
-    load only in the validator, never in the dead-letter function that shares this module."""
-
-    def ingest(self, **arguments: object) -> UploadOutcome:
-        from ingestion.dataplane import ingest_upload
-
-        return ingest_upload(**arguments)  # type: ignore[arg-type]
-
-    def table_spec(self, collection_id: str, data_type: str, settings: Settings) -> DataTypeSpec | None:
-        from ingestion.dataplane import read_table_spec
-
-        return read_table_spec(collection_id, data_type, settings=settings)
-
-
-@dataclass(frozen=True)
-class Dependencies:
-    """Everything processing talks to; :meth:`default` for the deployed ones, fakes in tests."""
-
-    collections: CollectionRepository
-    uploads: UploadRequestRepository
-    files: FileStore
-    data_types: DataTypeRepository
-    commit_locks: CommitLockRepository
-    data_plane: DataPlane
-    settings: Settings
-
-    @classmethod
-    def default(cls) -> Dependencies:
-        return cls(
-            collections=get_collection_repository(),
-            uploads=get_upload_request_repository(),
-            files=get_file_store(),
-            data_types=get_data_type_repository(),
-            commit_locks=get_commit_lock_repository(),
-            data_plane=IcebergDataPlane(),
-            settings=get_settings(),
-        )
+class NotStarted(RuntimeError):
+    """The invocation ran short of time before this file could be started; it comes back."""
 
 
 def process_uploaded_file(uploaded: UploadedObject, deps: Dependencies | None = None) -> UploadRequest | None:
     """Validate one uploaded file and merge it into its collection.
 
     Safe to call again for the same object: a finished request is left as it is; one that
-    another live attempt holds raises :class:`RequestBusy`, so the notification comes back
-    later. Returns the request as it stands, or None when the file cannot be attributed to a
-    collection (it is logged and left alone).
+    another live attempt holds raises :class:`~ingestion.errors.RequestBusy`, so the
+    notification comes back later. Returns the request as it stands, or None when the file
+    cannot be attributed to a collection (it is logged and left alone).
+    """
+    (result,) = process_uploaded_files([uploaded], deps)
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def process_uploaded_files(
+    uploaded: Sequence[UploadedObject],
+    deps: Dependencies | None = None,
+    *,
+    may_start: Callable[[], bool] = lambda: True,
+) -> list[Processed]:
+    """Process a batch of uploaded files, merging the small ones of each table together;
+    what became of each, in the order given.
+
+    ``may_start`` is asked before each file is started: once it says no (the invocation is
+    running out of time), the files not started are answered :class:`NotStarted`.
     """
     deps = deps or Dependencies.default()
-    found = _find_or_record_request(uploaded, deps)
-    if found is None:
-        return None
-    request, info = found
-    if request.status.is_final:
-        return request
-    request = _take(request, info, deps)
-    if request.status.is_final:
-        return request
-    logger.append_keys(
-        request_id=request.id, collection_id=request.collection_id, data_type=request.data_type
-    )
-    try:
-        outcome, data_type = _ingest(request, info, deps)
-        return _finish(request, outcome, data_type, deps)
-    except Exception:
-        _release(request, deps)
-        raise
+    batch = _Batch(deps, [None] * len(uploaded))
+    arrived = []
+    first_of: dict[str, int] = {}  # a request announced twice in the batch is processed once
+    repeats: list[tuple[int, int]] = []
+    for index, each in enumerate(uploaded):
+        try:
+            found = find_or_record_request(each, deps)
+        except Exception as error:
+            batch.fail(index, error)
+            continue
+        if found is None:
+            continue
+        request, info = found
+        if request.id in first_of:
+            repeats.append((index, first_of[request.id]))
+            continue
+        first_of[request.id] = index
+        arrived.append((_arrival(request, info), index, request, info))
+    for _, index, request, info in sorted(arrived, key=lambda each: each[:2]):
+        if not may_start():
+            batch.results[index] = NotStarted(f"upload request {request.id} was not started: out of time")
+            continue
+        batch.start(index, request, info)
+    batch.merge_all()
+    for index, first in repeats:
+        batch.results[index] = batch.results[first]
+    return batch.results
 
 
-def _take(request: UploadRequest, info: FileInfo, deps: Dependencies) -> UploadRequest:
-    """The request, claimed for this attempt; or as another attempt finished it."""
-    try:
-        return deps.uploads.start(
-            request, datetime.now(UTC), deps.settings.processing_lease_seconds, size_bytes=info.size_bytes
+def _arrival(request: UploadRequest, info: FileInfo) -> tuple[datetime, datetime]:
+    """When the file arrived (its object's time; the request's, to order files of one second)."""
+    return (info.last_modified or request.dump_datetime, request.dump_datetime)
+
+
+@dataclass
+class _Pending:
+    index: int
+    checked: Checked
+
+
+@dataclass
+class _Batch:
+    """The files of one batch: what became of each, and the checked files of each table
+    waiting to be merged together."""
+
+    deps: Dependencies
+    results: list[Processed]
+    waiting: dict[str, list[_Pending]] = field(default_factory=dict)
+
+    def start(self, index: int, request: UploadRequest, info: FileInfo) -> None:
+        if request.status.is_final:
+            self.results[index] = request
+            return
+        try:
+            request = take(request, info, self.deps)
+        except Exception as error:
+            self.fail(index, error)
+            return
+        if request.status.is_final:
+            self.results[index] = request
+            return
+        logger.append_keys(
+            request_id=request.id, collection_id=request.collection_id, data_type=request.data_type
         )
-    except StatusConflict:
-        current = deps.uploads.find(request.collection_id, request.data_type, request.id)
-        if current is not None and current.status.is_final:
-            return current
-        # Another attempt holds a live lease. Try again later rather than acknowledge: if
-        # that attempt dies, the next delivery finds its lease expired and takes over.
-        raise RequestBusy(request.id) from None
+        try:
+            checked = check(request, info, self.deps)
+        except Exception as error:
+            release(request, self.deps)
+            self.fail(index, error)
+            return
+        if isinstance(checked, UploadOutcome):
+            self._finish(index, request, checked, None)
+            return
+        lock = table_lock_of(request)
+        if checked.file.groupable:
+            self.waiting.setdefault(lock, []).append(_Pending(index, checked))
+            return
+        # Merged alone, after the files of its table that arrived before it.
+        self.merge(lock)
+        self.waiting[lock] = [_Pending(index, checked)]
+        self.merge(lock)
 
+    def merge_all(self) -> None:
+        for lock in list(self.waiting):
+            self.merge(lock)
 
-def _ingest(
-    request: UploadRequest, info: FileInfo, deps: Dependencies
-) -> tuple[UploadOutcome, DataTypeSpec | None]:
-    gone = upload_target_gone(deps.collections, request)
-    if gone is not None:
-        return _refused(gone), None
-    try:
-        data_type = resolve_data_type(request.collection_id, request.data_type, deps.data_types)
-    except DataTypeNotFound as error:
-        return _refused(f"{error}; it was removed after this file was uploaded. Nothing was merged."), None
-    lock = _table_lock(request)
-    try:
-        outcome = deps.data_plane.ingest(
-            open_source=lambda: deps.files.open(request.object_key, info.etag),
-            data_type=data_type,
-            separator=request.separator,
-            collection_id=request.collection_id,
-            request_id=request.id,
-            options=_ingest_options(request, info),
-            commit_guard=lambda: commit_if_target_remains(deps.commit_locks, lock, deps.collections, request),
-            on_progress=ProgressReport(deps.uploads, request),
-            settings=deps.settings,
-        )
-    except (FileReplaced, UploadTargetGone) as error:
-        return _refused(str(error)), data_type
-    return outcome, data_type
+    def merge(self, lock: str) -> None:
+        """Merge the files waiting for table ``lock`` in one commit, and finish each."""
+        pending = self.waiting.pop(lock, [])
+        if not pending:
+            return
+        first = pending[0].checked.request
+        logger.append_keys(request_id=",".join(each.checked.request.id for each in pending))
+        try:
+            with self.deps.commit_locks.hold(lock) as held:
+                # The collection or the data type's rows may have been deleted while the files
+                # were checked; deletions take this lock, so what is seen now holds until the commit.
+                live = []
+                for each in pending:
+                    reason = upload_target_gone(self.deps.collections, each.checked.request)
+                    if reason is None:
+                        live.append(each)
+                    else:
+                        self._finish_pending(each, refused(reason))
+                if not live:
+                    return
+                outcomes = self.deps.data_plane.merge(
+                    [(each.checked.request.id, each.checked.file) for each in live],
+                    collection_id=first.collection_id,
+                    keeper=held,
+                    settings=self.deps.settings,
+                )
+            for each, outcome in zip(live, outcomes, strict=True):
+                self._finish_pending(each, outcome)
+        except Exception as error:
+            for each in pending:
+                if self.results[each.index] is None:
+                    release(each.checked.request, self.deps)
+                    self.fail(each.index, error)
+        finally:
+            for each in pending:
+                each.checked.file.close()
 
+    def _finish_pending(self, pending: _Pending, outcome: UploadOutcome) -> None:
+        checked = pending.checked
+        self._finish(pending.index, checked.request, outcome, checked.data_type)
 
-def _refused(message: str) -> UploadOutcome:
-    return UploadOutcome(status=UploadStatus.ERROR, message=message)
+    def _finish(
+        self, index: int, request: UploadRequest, outcome: UploadOutcome, data_type: DataTypeSpec | None
+    ) -> None:
+        try:
+            self.results[index] = finish(request, outcome, data_type, self.deps)
+        except Exception as error:
+            release(request, self.deps)
+            self.fail(index, error)
 
-
-def _finish(
-    request: UploadRequest, outcome: UploadOutcome, data_type: DataTypeSpec | None, deps: Dependencies
-) -> UploadRequest:
-    """Record what a merge changed, then the outcome; every step may run again after a crash."""
-    now = datetime.now(UTC)
-    if outcome.status is UploadStatus.COMPLETED and data_type is not None:
-        if data_type.infer_schema or outcome.added_fields:
-            _record_schema(request, deps)
-        _record_row_count(request, outcome, now, deps)
-    report_key = deps.files.report_key(
-        deps.settings.reports_prefix, request.collection_id, request.data_type, request.id
-    )
-    summary = summarise(outcome, f"s3://{deps.files.bucket}/{report_key}")
-    if summary.cut:
-        deps.files.put_report(report_key, summary.report(outcome))
-    try:
-        finished = deps.uploads.finish(request, summary.outcome, now)
-    except StatusConflict:
-        # Our lease ran out and a later attempt took over; the merge is stamped with the
-        # request id, so whichever attempt records the outcome records the same one.
-        current = deps.uploads.find(request.collection_id, request.data_type, request.id)
-        if current is None:
-            raise
-        return current
-    _count(outcome)
-    _forget_snapshot(request, deps)
-    return finished
-
-
-def _table_lock(request: UploadRequest) -> str:
-    return table_lock(request.collection_id, request.data_type)
-
-
-def _forget_snapshot(request: UploadRequest, deps: Dependencies) -> None:
-    """The outcome is recorded: the merge's snapshot may be expired like any other."""
-    try:
-        deps.commit_locks.forget(_table_lock(request), request.id)
-    except Exception:  # one snapshot kept longer than needed; the upload itself is done
-        logger.exception(
-            "could not release the snapshot of a recorded merge", extra={"request_id": request.id}
-        )
-
-
-def _release(request: UploadRequest, deps: Dependencies) -> None:
-    try:
-        deps.uploads.release(request)
-    except Exception:  # the lease runs out by itself; the original failure is what matters
-        logger.exception("could not release the upload request", extra={"request_id": request.id})
-
-
-def _ingest_options(request: UploadRequest, info: FileInfo) -> IngestOptions:
-    """What the uploader asked for, as the request's record holds it (a file PUT to an upload
-    URL carries nothing else). A record written before the options were kept on it leaves them
-    to the file's metadata, where the API and droppers put them."""
-    return IngestOptions(
-        file_name=request.file_name,
-        content_type=request.content_type or info.content_type,
-        max_bad_records=_recorded_or(request.max_bad_records, info.max_bad_records),
-        allow_field_addition=_recorded_or(request.allow_field_addition, info.allow_field_addition),
-    )
-
-
-def _recorded_or[T](recorded: T | None, metadata: T) -> T:
-    return metadata if recorded is None else recorded
-
-
-def _record_schema(request: UploadRequest, deps: Dependencies) -> None:
-    """After an inferred first append or a field addition, the table's schema is the declaration."""
-    spec = deps.data_plane.table_spec(request.collection_id, request.data_type, deps.settings)
-    if spec is not None:
-        deps.data_types.replace_fields(request.collection_id, spec)
-
-
-def _record_row_count(
-    request: UploadRequest, outcome: UploadOutcome, now: datetime, deps: Dependencies
-) -> None:
-    if outcome.row_count is None:
-        return
-    deps.collections.record_merge(
-        request.collection_id,
-        request.data_type,
-        DataTypeStats(row_count=outcome.row_count, last_request_id=request.id, last_updated=now),
-        sequence=outcome.sequence_number if outcome.sequence_number is not None else 0,
-    )
+    def fail(self, index: int, error: Exception) -> None:
+        logger.exception("uploaded file not processed; it will be delivered again", exc_info=error)
+        self.results[index] = error
 
 
 def fail_uploaded_file(
@@ -298,7 +236,7 @@ def fail_uploaded_file(
 ) -> UploadRequest | None:
     """Mark the request of a file whose notification could not be processed as ``error``."""
     deps = deps or Dependencies.default()
-    found = _find_or_record_request(uploaded, deps)
+    found = find_or_record_request(uploaded, deps)
     if found is None:
         return None
     request, _ = found
@@ -314,98 +252,3 @@ def fail_uploaded_file(
         return deps.uploads.find(request.collection_id, request.data_type, request.id)
     metrics.add_metric(name="UploadsFailedInDeadLetter", unit=MetricUnit.Count, value=1)
     return request
-
-
-def _find_or_record_request(
-    uploaded: UploadedObject, deps: Dependencies
-) -> tuple[UploadRequest, FileInfo] | None:
-    """The upload request of a stored file (and what its metadata says), recorded now if the
-    API did not get to it; None if the file cannot be attributed to a collection.
-
-    API uploads carry their request in the object metadata; a file PUT to an upload URL carries
-    none, and its key (``.../api/<requestId>``) names the request recorded with the URL. A file
-    dropped straight into the bucket gets a request whose id is derived from the object (key,
-    version or ETag, time of writing), so every notification of that object finds the same request.
-    """
-    location = deps.files.locate(uploaded.key)
-    if location is None:
-        logger.warning(
-            "file outside incoming/<collectionId>/<dataType>/ ignored", extra={"key": uploaded.key}
-        )
-        return None
-    info = deps.files.info(uploaded.key)
-    if info is None:
-        logger.warning("file deleted before it could be processed", extra={"key": uploaded.key})
-        return None
-    upload = info.upload
-    if upload is None:
-        named = deps.files.api_upload_request_id(uploaded.key)
-        if named is not None:
-            return _requested_upload(named, location, uploaded, info, deps)
-    written = info.last_modified or datetime.now(UTC)
-    request_id = (
-        upload.request_id
-        if upload
-        else request_id_for_object(uploaded.bucket, uploaded.key, info.version_id or info.etag, written)
-    )
-    existing = deps.uploads.find(location.collection_id, location.data_type, request_id)
-    if existing is not None:
-        return existing, info
-    if upload is None and not _can_receive_drop(location.collection_id, location.data_type, deps):
-        metrics.add_metric(name="UnroutableFiles", unit=MetricUnit.Count, value=1)
-        return None
-    request = UploadRequest(
-        id=request_id,
-        collection_id=location.collection_id,
-        data_type=location.data_type,
-        separator=info.separator,
-        dump_datetime=upload.dump_datetime if upload else written,
-        status=UploadStatus.QUEUED,
-        source=UploadSource.API if upload else UploadSource.S3,
-        file_name=upload.file_name if upload else storable_file_name(uploaded.key.rsplit("/", 1)[-1]),
-        size_bytes=info.size_bytes,
-        object_key=uploaded.key,
-        max_bad_records=info.max_bad_records,
-        allow_field_addition=info.allow_field_addition,
-        content_type=storable_content_type(info.content_type),
-    )
-    if not deps.uploads.create(request):
-        # Recorded meanwhile by the API function or another delivery: theirs stands.
-        request = deps.uploads.get(location.collection_id, location.data_type, request_id)
-    return request, info
-
-
-def _requested_upload(
-    request_id: str, location: ObjectLocation, uploaded: UploadedObject, info: FileInfo, deps: Dependencies
-) -> tuple[UploadRequest, FileInfo] | None:
-    """The request a file PUT to an upload URL belongs to; None (logged) if its key names none."""
-    request = deps.uploads.find(location.collection_id, location.data_type, request_id)
-    if request is None:
-        logger.warning("file under api/ names no upload request; ignored", extra={"key": uploaded.key})
-        metrics.add_metric(name="UnroutableFiles", unit=MetricUnit.Count, value=1)
-    return None if request is None else (request, info)
-
-
-def _can_receive_drop(collection_id: str, data_type: str, deps: Dependencies) -> bool:
-    if deps.collections.find(collection_id) is None:
-        logger.warning(
-            "dropped file names no existing collection; ignored", extra={"collection_id": collection_id}
-        )
-        return False
-    try:
-        resolve_data_type(collection_id, data_type, deps.data_types)
-    except DataTypeNotFound as error:
-        logger.warning(f"dropped file ignored: {error}", extra={"collection_id": collection_id})
-        return False
-    return True
-
-
-def _count(outcome: UploadOutcome) -> None:
-    metrics.add_metric(
-        name="UploadsCompleted" if outcome.status is UploadStatus.COMPLETED else "UploadsRejected",
-        unit=MetricUnit.Count,
-        value=1,
-    )
-    if outcome.status is UploadStatus.COMPLETED:
-        metrics.add_metric(name="RowsInserted", unit=MetricUnit.Count, value=outcome.rows_inserted)
-        metrics.add_metric(name="RowsUpdated", unit=MetricUnit.Count, value=outcome.rows_updated)

@@ -10,13 +10,8 @@ commits before the drop (and is dropped with the rest) or sees the deletion and 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from ingestion.domain import UploadRequest
-from ingestion.errors import UploadTargetGone
 from ingestion.repositories.collections import CollectionRepository
-from ingestion.repositories.commit_locks import CommitLockRepository, HeldLock
 
 
 def upload_target_gone(collections: CollectionRepository, request: UploadRequest) -> str | None:
@@ -25,16 +20,3 @@ def upload_target_gone(collections: CollectionRepository, request: UploadRequest
     if collection is None:
         return f"collection '{request.collection_id}' no longer exists; nothing was merged"
     return collection.refuses_upload(request.data_type, request.id)
-
-
-@contextmanager
-def commit_if_target_remains(
-    commit_locks: CommitLockRepository, lock: str, collections: CollectionRepository, request: UploadRequest
-) -> Iterator[HeldLock]:
-    """The table's commit lock, held for the merge only while its target remains (else
-    :class:`UploadTargetGone`, before anything is written)."""
-    with commit_locks.hold(lock) as held:
-        reason = upload_target_gone(collections, request)
-        if reason is not None:
-            raise UploadTargetGone(reason)
-        yield held
