@@ -77,6 +77,7 @@ def validate(args: argparse.Namespace) -> dict[str, Any]:
             ",",
             max_errors=settings.max_validation_errors,
             spill_after_bytes=settings.kept_rows_in_memory_mib << 20,
+            max_spilled_bytes=settings.kept_rows_on_disk_mib << 20,
         )
         try:
             if not checked.accepts():

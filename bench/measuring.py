@@ -77,7 +77,7 @@ def engine_settings(args: argparse.Namespace) -> Any:
         if info.is_required()
     }
     # The engine's own tuning may come from the environment, as in the validator.
-    tunable = ("KEPT_ROWS_IN_MEMORY_MIB", "MERGE_PART_ROWS", "MAX_DECOMPRESSED_MIB")
+    tunable = ("KEPT_ROWS_IN_MEMORY_MIB", "KEPT_ROWS_ON_DISK_MIB", "MERGE_PART_ROWS", "MAX_DECOMPRESSED_MIB")
     tuning = {name: os.environ[name] for name in tunable if name in os.environ}
     return Settings.model_validate(
         placeholders

@@ -51,12 +51,15 @@ class Settings(BaseModel):
     # A request left in_progress longer than this is presumed abandoned (crash, timeout)
     # and may be taken over by a redelivered notification.
     processing_lease_seconds: int = Field(default=960, ge=1, alias="PROCESSING_LEASE_SECONDS")
-    # A file larger than this once decompressed is refused before it can exhaust the
-    # validator's memory (the template sizes it to the validator's MemorySize).
-    max_decompressed_mib: int = Field(default=640, ge=1, alias="MAX_DECOMPRESSED_MIB")
+    # A file larger than this once decompressed is refused: its rows would take more local disk
+    # and time than the validator has (the template's MaxDecompressedMiB says how much it takes).
+    max_decompressed_mib: int = Field(default=1024, ge=1, alias="MAX_DECOMPRESSED_MIB")
     # A file's kept rows beyond this much Arrow memory go to local disk and are merged in parts
     # of MERGE_PART_ROWS rows: the validator's memory stays bounded whatever the file's size.
     kept_rows_in_memory_mib: int = Field(default=256, ge=0, alias="KEPT_ROWS_IN_MEMORY_MIB")
+    # A file whose kept rows take more than this on local disk is refused before the disk is
+    # full; the merge writes its winners as much again, so twice this fits the EphemeralStorage.
+    kept_rows_on_disk_mib: int = Field(default=3072, ge=1, alias="KEPT_ROWS_ON_DISK_MIB")
     merge_part_rows: int = Field(default=200_000, ge=1, alias="MERGE_PART_ROWS")
     # Files of one table that the validator receives together are merged in one commit (a
     # group commit) when each one's kept rows take at most this much Arrow memory; larger

@@ -154,6 +154,7 @@ def check_upload(
         max_bytes=settings.max_decompressed_bytes,
         on_progress=on_progress,
         spill_after_bytes=settings.kept_rows_in_memory_mib << 20,
+        max_spilled_bytes=settings.kept_rows_on_disk_mib << 20,
     )
     return CheckedUpload(
         validation, data_type, options.allow_field_addition, group_limit=settings.group_commit_max_mib << 20

@@ -10,7 +10,7 @@ open also sniffs: the bytes it read ahead are replayed, so detecting costs no ex
 
 Every stream handed out stops with an :class:`UnreadableFile` once it has given more than
 ``max_bytes`` (decompressed): three megabytes of gzip can hold a gigabyte of rows, and the
-validator's memory is sized for files up to that limit.
+validator's local disk and time are sized for files up to that limit.
 """
 
 from __future__ import annotations

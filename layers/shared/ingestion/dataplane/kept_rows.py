@@ -4,8 +4,15 @@ A file's good rows must all be known before anything is merged (a file is accept
 whole), so validation keeps them until the end. For the files most uploads are that is an
 Arrow table in memory; for a large one it would be several times the file in memory. So once
 the kept rows pass :data:`SPILL_AFTER_BYTES`, every batch goes to an Arrow IPC file in a
-temporary directory instead (read back one batch at a time), and the merge reads them part by
-part (:mod:`.merge_in_parts`): memory stays bounded by a constant, not by the file.
+temporary directory (:mod:`.local_disk`) instead (read back one batch at a time), and the
+merge reads them part by part (:mod:`.merge_in_parts`): memory stays bounded by a constant,
+not by the file.
+
+Local disk does grow with the file: the kept rows take about as many bytes as the file (0.97x
+for the benchmark's deals CSV), and the merge writes its winning rows once more beside them.
+Typed columns can also take more than their text (an empty cell is one byte of CSV, eight of
+an integer column), so a file within the size limit could still fill the disk: past
+``max_spilled_bytes`` on disk the file is refused, saying so, before the disk is full.
 
 Each kept batch holds the data type's columns, typed, and the text of columns the upload adds
 (typed only at the end, once their type is inferred from every row).
@@ -13,29 +20,41 @@ Each kept batch holds the data type's columns, typed, and the text of columns th
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
 
-# Kept rows beyond this many bytes of Arrow memory go to local disk (Lambda's /tmp).
+from ingestion.dataplane.local_disk import SpillDirectory
+from ingestion.dataplane.records import UnreadableFile
+
+# Kept rows beyond this many bytes of Arrow memory go to local disk (Lambda's /tmp)...
 SPILL_AFTER_BYTES = 256 << 20
+# ...and at most this many bytes to local disk: the merge writes the winners as much again
+# beside them, so twice this must fit in the validator's EphemeralStorage.
+MAX_SPILLED_BYTES = 3072 << 20
 
 TypeNewColumn = Callable[[str, pa.Array], pa.Array]
 
 
 class KeptBatches:
-    """The kept batches of one file, in order, in memory or spilled to ``directory``."""
+    """The kept batches of one file, in order, in memory or spilled to a directory on local disk."""
 
-    def __init__(self, schema: pa.Schema, *, spill_after_bytes: int = SPILL_AFTER_BYTES) -> None:
+    def __init__(
+        self,
+        schema: pa.Schema,
+        *,
+        spill_after_bytes: int = SPILL_AFTER_BYTES,
+        max_spilled_bytes: int = MAX_SPILLED_BYTES,
+    ) -> None:
         self.schema = schema  # the data type's columns, typed
         self.spill_after_bytes = spill_after_bytes
+        self.max_spilled_bytes = max_spilled_bytes
         self.num_rows = 0
+        self.spilled_bytes = 0
         self._memory: list[pa.RecordBatch] = []
         self._bytes = 0
-        self._directory: Path | None = None
+        self._directory: SpillDirectory | None = None
         self._files: list[Path] = []
 
     @property
@@ -79,9 +98,10 @@ class KeptBatches:
     def close(self) -> None:
         """Delete what was spilled; the batches read from it must not be used any more."""
         if self._directory is not None:
-            shutil.rmtree(self._directory, ignore_errors=True)
+            self._directory.close()
             self._directory = None
             self._files = []
+            self.spilled_bytes = 0
 
     def _stored(self) -> Iterator[pa.RecordBatch]:
         yield from self._memory
@@ -93,7 +113,7 @@ class KeptBatches:
                     yield reader.get_batch(index)
 
     def _spill_memory(self) -> None:
-        self._directory = Path(tempfile.mkdtemp(prefix="kept-rows-"))
+        self._directory = SpillDirectory("kept-rows")
         for batch in self._memory:
             self._write(batch)
         self._memory = []
@@ -101,7 +121,17 @@ class KeptBatches:
 
     def _write(self, batch: pa.RecordBatch) -> None:
         assert self._directory is not None  # noqa: S101 - only called once spilling
-        path = self._directory / f"{len(self._files):06d}.arrow"
+        path = self._directory.path / f"{len(self._files):06d}.arrow"
         with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, batch.schema) as writer:
             writer.write_batch(batch)
         self._files.append(path)
+        self.spilled_bytes += path.stat().st_size
+        if self.spilled_bytes > self.max_spilled_bytes:
+            raise UnreadableFile(
+                f"once read, the file's rows take more than {_size(self.max_spilled_bytes)}, the most one "
+                "upload may hold; nothing was merged. Split it into smaller files and upload each"
+            )
+
+
+def _size(limit: int) -> str:
+    return f"{limit >> 20} MiB" if limit >= 1 << 20 else f"{limit:,} bytes"

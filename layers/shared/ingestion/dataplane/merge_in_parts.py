@@ -7,7 +7,8 @@ table; one commit), in parts of at most :data:`PART_ROWS` rows:
 1. Only the key and version columns of every row are read at once (a few dozen bytes a row):
    they decide which row of each repeated key wins, and cut the winners, ordered by key, into
    parts of contiguous key ranges.
-2. One pass over the kept rows sends each winner to its part's file on local disk.
+2. One pass over the kept rows sends each winner to its part's file on local disk (about as many
+   bytes again as the kept rows: both stay on disk until the last part is merged).
 3. Each part in turn is merged against the stored rows of its key range (the files' key
    statistics skip the rest), and its winning rows are written as data files at once.
 4. The stored files holding replaced rows are rewritten without them, each once, whatever
@@ -18,7 +19,6 @@ table; one commit), in parts of at most :data:`PART_ROWS` rows:
 
 from __future__ import annotations
 
-import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +46,7 @@ from ingestion.dataplane.commits import (
     merge_result,
     stage_added_columns,
 )
+from ingestion.dataplane.local_disk import SpillDirectory
 from ingestion.dataplane.merge import merge_once_per_request, newest_positions, plan_merge, stored_versions
 from ingestion.dataplane.writing import write_data_files
 from ingestion.observability import logger
@@ -133,8 +134,8 @@ def merge_in_parts(
             written.inserted += part.num_rows
         repeats = Repeats(0, [])
     else:
-        with tempfile.TemporaryDirectory(prefix="merge-parts-") as directory:
-            parts, repeats = _split_into_parts(read_again, data_type, Path(directory), part_rows)
+        with SpillDirectory("merge-parts") as directory:
+            parts, repeats = _split_into_parts(read_again, data_type, directory, part_rows)
             for path in parts:
                 rows = _read(path).sort_by([(data_type.key, "ascending")])
                 stored = stored_versions(table, data_type, rows)

@@ -40,7 +40,7 @@ from ingestion.dataplane.file_validation import FileValidation, KeptRows
 from ingestion.dataplane.formats import SNIFF_BYTES, UploadedFile
 from ingestion.dataplane.issues import IssueLog, report_problems
 from ingestion.dataplane.json_reader import JsonDocumentRecords
-from ingestion.dataplane.kept_rows import SPILL_AFTER_BYTES, KeptBatches
+from ingestion.dataplane.kept_rows import MAX_SPILLED_BYTES, SPILL_AFTER_BYTES, KeptBatches
 from ingestion.dataplane.ndjson_reader import NdjsonRecords
 from ingestion.dataplane.records import (
     Header,
@@ -67,12 +67,14 @@ def validate_file(
     max_bytes: int | None = None,
     on_progress: Callable[[int], None] | None = None,
     spill_after_bytes: int = SPILL_AFTER_BYTES,
+    max_spilled_bytes: int = MAX_SPILLED_BYTES,
 ) -> FileValidation:
     """Read and check a whole file; never raises for anything wrong with the file itself.
 
     ``max_bytes`` refuses a file larger than that once decompressed; ``on_progress`` is called
     with the records read so far after every batch. Kept rows past ``spill_after_bytes`` go to
-    local disk (:mod:`.kept_rows`): close the result once its rows are merged.
+    local disk (:mod:`.kept_rows`), and past ``max_spilled_bytes`` there refuse the file: close
+    the result once its rows are merged.
     """
     options = options or IngestOptions()
     result = FileValidation(data_type=data_type, max_bad_records=options.max_bad_records)
@@ -89,6 +91,7 @@ def validate_file(
                     options=options,
                     on_progress=on_progress,
                     spill_after_bytes=spill_after_bytes,
+                    max_spilled_bytes=max_spilled_bytes,
                 )
             finally:
                 result.processed_lines = reader.rows_read  # also when reading stopped half-way
@@ -131,6 +134,7 @@ def _check_reader(
     options: IngestOptions,
     on_progress: Callable[[int], None] | None = None,
     spill_after_bytes: int = SPILL_AFTER_BYTES,
+    max_spilled_bytes: int = MAX_SPILLED_BYTES,
 ) -> None:
     data_type = result.data_type
     may_add = _may_add_fields(data_type, options)
@@ -146,6 +150,7 @@ def _check_reader(
             options.max_bad_records,
             may_add=may_add,
             spill_after_bytes=spill_after_bytes,
+            max_spilled_bytes=max_spilled_bytes,
         )
         try:
             for raw in reader.batches():
@@ -203,6 +208,7 @@ class _KeptRows:
         *,
         may_add: bool,
         spill_after_bytes: int,
+        max_spilled_bytes: int,
     ) -> None:
         self.checker = BatchChecker(data_type, header)
         self.log = IssueLog(max_errors)
@@ -215,7 +221,9 @@ class _KeptRows:
             name for name in dict.fromkeys(self.columns) if may_add and name and name not in self.known
         ]
         self.types = ColumnTypes()
-        self.batches = KeptBatches(self.checker.schema, spill_after_bytes=spill_after_bytes)
+        self.batches = KeptBatches(
+            self.checker.schema, spill_after_bytes=spill_after_bytes, max_spilled_bytes=max_spilled_bytes
+        )
         self.over_budget = False
 
     def add(self, raw: RawBatch, malformed: int) -> None:
