@@ -13,6 +13,7 @@ import pyarrow as pa
 from pyiceberg.table import Table
 
 from ingestion.dataplane import get_catalog, ingest_upload, table_identifier
+from ingestion.dataplane.merge import StoredRows, stored_versions
 from ingestion.domain import IngestOptions, UploadOutcome
 from ingestion.schemas.spec import FieldType, spec_from_declaration
 from ingestion.settings import Settings
@@ -174,3 +175,63 @@ def test_stale_rows_outside_any_replaced_partition_stay(settings):
     assert outcome.warnings[0].startswith("1 rows were not merged")
     amounts = dict(zip(*rows(settings).select(["code", "amount"]).to_pydict().values(), strict=True))
     assert (amounts[code(6, 1)], amounts[code(1, 1)]) == (1, 5)
+
+
+def candidate_files(settings: Settings, codes: list[str]) -> StoredRows:
+    incoming = pa.table({"code": codes, "updated": pa.array([None] * len(codes), pa.timestamp("us", "UTC"))})
+    return stored_versions(orders_table(settings), ORDERS, incoming)
+
+
+def test_a_few_keys_far_apart_read_only_the_files_holding_them(settings):
+    stored_orders(settings)
+
+    stored = candidate_files(settings, [code(1, 5), code(6, 50)])
+
+    # Their range spans every month; looked up key by key, only January's and June's files.
+    assert len(stored.files) == 2
+    assert sorted(set(stored.rows.column("code").to_pylist()) & {code(1, 5), code(6, 50)}) == [
+        code(1, 5),
+        code(6, 50),
+    ]
+
+
+def test_many_keys_are_looked_up_by_their_range(settings, monkeypatch):
+    stored_orders(settings)
+    monkeypatch.setattr("ingestion.dataplane.merge.KEY_SET_LIMIT", 1)
+
+    stored = candidate_files(settings, [code(1, 5), code(6, 50)])
+
+    assert len(stored.files) == len(MONTHS)
+
+
+def test_files_of_a_small_upsert_are_read_once_whole_and_rewritten_from_that_read(settings, monkeypatch):
+    stored_orders(settings)
+    stored = candidate_files(settings, [code(2, 3)])
+    assert stored.file_rows is not None
+    assert [piece.num_rows for piece in stored.file_rows] == [PER_MONTH]
+    assert stored.file_rows[0].column_names == ["code", "amount", "created", "updated"]
+
+    def no_second_read(*_: object, **__: object) -> None:
+        raise AssertionError("the file was read again")
+
+    monkeypatch.setattr("pyiceberg.io.pyarrow.ArrowScan.to_table", no_second_read)
+    # The lookup itself reads through ArrowScan: the merge gets the read made above.
+    monkeypatch.setattr("ingestion.dataplane.merge.stored_versions", lambda *_: stored)
+    outcome = ingest(settings, [f"{code(2, 3)},5,2024-02-15T10:00:00,2024-08-01T00:00:00"], "r2")
+
+    assert (outcome.rows_updated, outcome.row_count) == (1, 600)
+    monkeypatch.undo()
+    table = rows(settings)
+    assert table.num_rows == 600
+    (row,) = table.filter(pa.compute.equal(table.column("code"), code(2, 3))).to_pylist()
+    assert row["amount"] == 5
+
+
+def test_candidate_files_past_the_whole_read_limit_are_read_for_keys_only(settings, monkeypatch):
+    stored_orders(settings)
+    monkeypatch.setattr("ingestion.dataplane.merge.WHOLE_READ_ROWS", PER_MONTH - 1)
+
+    stored = candidate_files(settings, [code(2, 3)])
+
+    assert stored.file_rows is None
+    assert stored.rows.column_names == ["code", "updated", "__file"]

@@ -136,6 +136,17 @@ class MergePlan:
 
 
 @dataclass(frozen=True)
+class StoredRows:
+    """The stored rows an upload may replace (key, version, :data:`FILE_COLUMN`)
+    and the scan tasks of the data files they were read from; with ``file_rows``, each of
+    those files' rows in full, when they were few enough to read whole."""
+
+    rows: pa.Table
+    files: list[FileScanTask]
+    file_rows: list[pa.Table] | None = None
+
+
+@dataclass(frozen=True)
 class MergeResult:
     """What a merge did, and the table it left: ``row_count`` is the snapshot's total-records."""
 
@@ -220,7 +231,7 @@ class BoundedOverwrite(_OverwriteFiles):
 def commit_merge(
     table: Table,
     plan: MergePlan,
-    files: list[FileScanTask],
+    stored: StoredRows,
     data_type: DataTypeSpec,
     stamp: Stamp,
     added_fields: Sequence[FieldSpec],
@@ -236,7 +247,7 @@ def commit_merge(
     properties = stamp.properties()
     rows = conform_rows(plan.rows, transaction.table_metadata.schema())
     if len(plan.replaced_keys) and data_type.key is not None and plan.replaced is not None:
-        snapshot_id = _rewrite(transaction, table, rows, plan, files, data_type.key, properties)
+        snapshot_id = _rewrite(transaction, table, rows, plan, stored, data_type.key, properties)
     else:
         snapshot_id = _append(transaction, table, rows, properties)
     result = commit_stamped(transaction, snapshot_id, stamp.request_ids, keeper, plan)
@@ -302,17 +313,23 @@ def _rewrite(
     table: Table,
     rows: pa.Table,
     plan: MergePlan,
-    files: list[FileScanTask],
+    stored: StoredRows,
     key: str,
     properties: dict[str, str],
 ) -> int:
     """Stage one OVERWRITE snapshot: the files holding replaced rows make way for new files
     holding their other rows and ``rows``, sorted on the key (one file per partition); its id."""
     assert plan.replaced is not None  # noqa: S101 - the caller checked
-    affected = [files[number] for number in pc.unique(plan.replaced.column(FILE_COLUMN)).to_pylist()]
+    numbers = pc.unique(plan.replaced.column(FILE_COLUMN)).to_pylist()
+    affected = [stored.files[number] for number in numbers]
     metadata = transaction.table_metadata
     schema = metadata.schema()
-    kept = ArrowScan(metadata, table.io, schema, AlwaysTrue()).to_table(affected)
+    if stored.file_rows is not None:  # read whole already, when the stored keys were looked up
+        kept = pa.concat_tables(
+            [stored.file_rows[number] for number in numbers], promote_options="permissive"
+        )
+    else:
+        kept = ArrowScan(metadata, table.io, schema, AlwaysTrue()).to_table(affected)
     kept = kept.filter(pc.invert(pc.is_in(kept.column(key), value_set=plan.replaced_keys)))
     merged = pa.concat_tables([conform_rows(kept, schema), rows]).sort_by([(key, "ascending")])
     overwrite = BoundedOverwrite(

@@ -88,7 +88,7 @@ def _merge_pending(
     stored = stored_versions(table, data_type, incoming)
     counts, winners = sequential_outcome(members, stored.rows, data_type)
     plan = plan_merge(winners, stored.rows, data_type)
-    merged = commit_merge(table, plan, stored.files, data_type, Stamp(counts), (), keeper)
+    merged = commit_merge(table, plan, stored, data_type, Stamp(counts), (), keeper)
     logger.info(
         "group of uploads merged", extra={"requests": len(members), "snapshot_id": merged.snapshot_id}
     )

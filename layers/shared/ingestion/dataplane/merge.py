@@ -40,8 +40,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import CommitFailedException, ValidationException
-from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, GreaterThanOrEqual, LessThanOrEqual
-from pyiceberg.table import FileScanTask, Table
+from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, GreaterThanOrEqual, In, LessThanOrEqual
+from pyiceberg.table import Table
 
 from ingestion.dataplane.commits import (
     FILE_COLUMN,
@@ -51,6 +51,7 @@ from ingestion.dataplane.commits import (
     MergeResult,
     SnapshotKeeper,
     Stamp,
+    StoredRows,
     commit_merge,
     recorded_merge,
 )
@@ -75,6 +76,10 @@ __all__ = [
 ]
 
 MAX_COMMIT_ATTEMPTS = 5
+# Up to this many incoming keys, stored rows are looked up key by key rather than by range.
+KEY_SET_LIMIT = 1_000
+# Files holding candidate rows are read whole (once, for the lookup and the rewrite) up to this many rows.
+WHOLE_READ_ROWS = 200_000
 _LINE = "__line"
 _READERS = 8
 
@@ -199,9 +204,7 @@ def merge_into_collection(
     def merge_once(table: Table) -> MergeResult:
         stored = stored_versions(table, data_type, rows)
         plan = plan_merge(rows, stored.rows, data_type)
-        return commit_merge(
-            table, plan, stored.files, data_type, Stamp.of(request_id, plan), added_fields, keeper
-        )
+        return commit_merge(table, plan, stored, data_type, Stamp.of(request_id, plan), added_fields, keeper)
 
     return merge_once_per_request(catalog, settings, collection_id, data_type, request_id, merge_once)
 
@@ -257,21 +260,15 @@ def merge_with_retries[Merged](
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-@dataclass(frozen=True)
-class StoredRows:
-    """The stored rows an upload may replace (key, version, :data:`FILE_COLUMN`)
-    and the scan tasks of the data files they were read from."""
-
-    rows: pa.Table
-    files: list[FileScanTask]
-
-
 def stored_versions(table: Table, data_type: DataTypeSpec, rows: pa.Table) -> StoredRows:
     """The stored keys and versions of the rows ``rows`` may replace,
     each with the index of its data file in ``files``.
 
-    Only keys within the range of the incoming keys are read: the files are sorted on the key,
-    so the other files and row groups are skipped on their statistics.
+    Only the files whose key bounds can hold an incoming key are read (:func:`_key_filter`),
+    and in them only the key and version columns, the other row groups skipped on their
+    statistics: unless those files hold at most :data:`WHOLE_READ_ROWS` rows in all (a small
+    upsert), when they are read whole, once, for the rewrite of the files holding replaced
+    rows to use too.
     """
     from pyiceberg.io.pyarrow import ArrowScan
 
@@ -280,20 +277,30 @@ def stored_versions(table: Table, data_type: DataTypeSpec, rows: pa.Table) -> St
         # Keyless data types only ever append; an empty table holds no key.
         return StoredRows(rows=pa.table({}), files=[])
     columns = [key] + ([data_type.version_field] if data_type.version_field else [])
-    row_filter = _key_range(key, rows.column(key))
+    row_filter = _key_filter(key, rows.column(key))
     files = list(table.scan(row_filter=row_filter).plan_files())
-    scan = ArrowScan(table.metadata, table.io, table.schema().select(*columns), row_filter)
+    whole = sum(task.file.record_count for task in files) <= WHOLE_READ_ROWS
+    if whole:
+        scan = ArrowScan(table.metadata, table.io, table.schema(), AlwaysTrue())
+    else:
+        scan = ArrowScan(table.metadata, table.io, table.schema().select(*columns), row_filter)
     # One read per file, to know which file each row lives in; in parallel, as a scan would.
     # (A pool of our own: pyiceberg's shared pool runs each read's own work.)
     with ThreadPoolExecutor(max_workers=_READERS) as pool:
         pieces = list(pool.map(lambda task: scan.to_table([task]), files))
     if not pieces:
         return StoredRows(rows=pa.table({}), files=[])
-    pieces = [
-        piece.append_column(FILE_COLUMN, pa.repeat(pa.scalar(number, pa.int32()), piece.num_rows))
+    located = [
+        piece.select(columns).append_column(
+            FILE_COLUMN, pa.repeat(pa.scalar(number, pa.int32()), piece.num_rows)
+        )
         for number, piece in enumerate(pieces)
     ]
-    return StoredRows(rows=pa.concat_tables(pieces, promote_options="permissive"), files=files)
+    return StoredRows(
+        rows=pa.concat_tables(located, promote_options="permissive"),
+        files=files,
+        file_rows=pieces if whole else None,
+    )
 
 
 _RANGE_TYPES = (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer, pa.types.is_temporal)
@@ -310,6 +317,12 @@ def _value_range(name: str, values: pa.ChunkedArray | pa.Array) -> BooleanExpres
     return And(GreaterThanOrEqual(name, bounds["min"].as_py()), LessThanOrEqual(name, bounds["max"].as_py()))
 
 
-def _key_range(key: str, keys: pa.ChunkedArray | pa.Array) -> BooleanExpression:
-    """The stored rows an incoming key can match: those within the keys' range (all with a null key)."""
+def _key_filter(key: str, keys: pa.ChunkedArray | pa.Array) -> BooleanExpression:
+    """The stored rows an incoming key can match: a few keys looked up one by one (a file is
+    read only if its bounds hold one of them, however far apart they are), more by their range;
+    all rows when a key is null."""
+    if keys.null_count == 0 and 0 < len(keys) <= KEY_SET_LIMIT:
+        distinct = pc.unique(keys)
+        if any(is_type(distinct.type) for is_type in _RANGE_TYPES):
+            return In(key, distinct.to_pylist())
     return _value_range(key, keys) or AlwaysTrue()
