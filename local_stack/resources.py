@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 from local_stack.dynamodb_atomicity import serialize_dynamodb_writes
 from local_stack.glue_concurrency import guard_glue_table_versions
 from local_stack.s3_notifications import complete_s3_notifications
+from local_stack.sqs_atomicity import serialize_sqs_receives
 from local_stack.template import StackContext, Template
 
 log = logging.getLogger(__name__)
@@ -159,6 +160,8 @@ _QUEUE_ATTRIBUTES = (
 def _create_queue(
     template: Template, logical_id: str, clients: _Clients, visibility_timeout: int | None
 ) -> str:
+    # A message must go to one poller at a time, as in SQS, however many poll the queue.
+    serialize_sqs_receives()
     properties = template.properties(logical_id)
     attributes = {key: properties[key] for key in _QUEUE_ATTRIBUTES if key in properties}
     if visibility_timeout is not None:

@@ -95,10 +95,18 @@ def test_files_dropped_at_once_are_processed_by_overlapping_invocations_in_separ
     # When two files arrive whose invocations each wait until the other one runs too
     drop(stack, "meet-1.csv", "meet-2.csv")
 
-    # Then they ran at the same time, each in a worker process of its own
-    first, second = recorded(output_dir, "timing", 2)
-    assert max(first["start"], second["start"]) < min(first["end"], second["end"])
-    assert len({first["pid"], second["pid"], os.getpid()}) == 3
+    # Then they ran at the same time, each in a worker process of its own. (On a loaded machine
+    # a slow first delivery may outlast the 1 s visibility timeout and be delivered again: any
+    # invocation of each file counts.)
+    timings = recorded(output_dir, "timing", 2)
+    met = [
+        (first, second)
+        for first, second in itertools.combinations(timings, 2)
+        if first["key"] != second["key"]
+        and max(first["start"], second["start"]) < min(first["end"], second["end"])
+        and len({first["pid"], second["pid"], os.getpid()}) == 3
+    ]
+    assert met, timings
 
 
 def test_with_a_concurrency_of_one_invocations_never_overlap(
