@@ -153,7 +153,8 @@ def test_upload_through_the_api_reaches_the_worker_as_an_sqs_event(
 
     assert record["eventSource"] == "aws:sqs"
     assert record["eventSourceARN"] == "arn:aws:sqs:us-east-1:123456789012:ingestion-local-IngestQueue"
-    assert record["attributes"]["ApproximateReceiveCount"] == "1"
+    # "1", or more on a loaded machine where a cold worker outlasts the sample's 1 s visibility timeout.
+    assert int(record["attributes"]["ApproximateReceiveCount"]) >= 1
     assert json.loads(record["body"])["Records"][0]["s3"]["object"]["key"] == "incoming/deals.csv"
 
 
