@@ -65,6 +65,10 @@ class Settings(BaseModel):
     # group commit) when each one's kept rows take at most this much Arrow memory; larger
     # ones, and files that add columns, are merged alone. 0 merges every file alone.
     group_commit_max_mib: int = Field(default=16, ge=0, alias="GROUP_COMMIT_MAX_MIB")
+    # Once a file's kept rows take more than this much Arrow memory, they are also written as
+    # data files while validation goes on, for a merge that appends them all (dataplane/
+    # early_append.py). Smaller files (the group commit's) are written only by the merge.
+    early_write_after_mib: int = Field(default=16, ge=0, alias="EARLY_WRITE_AFTER_MIB")
     # Table maintenance: snapshots older than this go (time travel reaches this far at most)...
     snapshot_retention_days: float = Field(default=7, gt=0, alias="SNAPSHOT_RETENTION_DAYS")
     # ...and files no snapshot refers to are deleted once this old (younger ones may belong to a

@@ -10,7 +10,9 @@ cells), checks the header or keys (:mod:`.column_names`) and every batch (:mod:`
 wrong (:mod:`.issues`) into a :class:`.file_validation.FileValidation`, held as a
 :class:`.checked_uploads.CheckedUpload` until :mod:`.merge` upserts (or, without a key,
 appends) the accepted rows into the table from :mod:`.tables`, alone or with other small
-files of the table in one commit (:mod:`.group_merge`).
+files of the table in one commit (:mod:`.group_merge`). A large file's rows are written as data
+files while it is still validated, for a merge that turns out to append them all
+(:mod:`.early_append`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from ingestion.dataplane.checked_uploads import CheckedUpload, merge_checked
 from ingestion.dataplane.commits import SnapshotKeeper
+from ingestion.dataplane.early_append import early_append_for
 from ingestion.dataplane.merge import MergeConflict
 from ingestion.dataplane.records import OpenSource, UnreadableFile
 from ingestion.dataplane.tables import (
@@ -145,19 +148,36 @@ def check_upload(
         data_type = with_table_columns(
             data_type, load_table(catalog, settings, collection_id, data_type.name)
         )
-    validation = validate_file(
-        open_source,
-        data_type,
-        separator,
-        max_errors=settings.max_validation_errors,
-        options=options,
-        max_bytes=settings.max_decompressed_bytes,
-        on_progress=on_progress,
-        spill_after_bytes=settings.kept_rows_in_memory_mib << 20,
-        max_spilled_bytes=settings.kept_rows_on_disk_mib << 20,
-    )
+    early = early_append_for(settings, catalog, collection_id, data_type)
+    try:
+        validation = validate_file(
+            open_source,
+            data_type,
+            separator,
+            max_errors=settings.max_validation_errors,
+            options=options,
+            max_bytes=settings.max_decompressed_bytes,
+            on_progress=on_progress,
+            spill_after_bytes=settings.kept_rows_in_memory_mib << 20,
+            max_spilled_bytes=settings.kept_rows_on_disk_mib << 20,
+            observer=early,
+        )
+    except BaseException:
+        if early is not None:
+            early.close()
+        raise
+    if early is not None:
+        if validation.accepts():
+            early.finish()  # the last rows are written while the merge reads the table
+        else:
+            early.close()
+            early = None
     return CheckedUpload(
-        validation, data_type, options.allow_field_addition, group_limit=settings.group_commit_max_mib << 20
+        validation,
+        data_type,
+        options.allow_field_addition,
+        group_limit=settings.group_commit_max_mib << 20,
+        early=early,
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ingestion.dataplane.commits import MergeResult, SnapshotKeeper
+from ingestion.dataplane.early_append import EarlyAppend
 from ingestion.dataplane.file_validation import FileValidation
 from ingestion.dataplane.group_merge import GroupMember, merge_group
 from ingestion.dataplane.merge import NewestRows, keep_newest_per_key, merge_into_collection
@@ -64,6 +65,8 @@ class CheckedUpload:
     data_type: DataTypeSpec
     allow_field_addition: bool
     group_limit: int = 0
+    # The rows being written as data files during validation, for a merge that appends them all.
+    early: EarlyAppend | None = None
     _newest: NewestRows | None = None
 
     def __enter__(self) -> CheckedUpload:
@@ -74,6 +77,8 @@ class CheckedUpload:
 
     def close(self) -> None:
         self._newest = None
+        if self.early is not None:
+            self.early.close()  # files no commit took are deleted
         self.validation.close()  # a large file's kept rows leave the local disk
 
     def refused_outcome(self, request_id: str) -> UploadOutcome | None:
@@ -116,7 +121,11 @@ class CheckedUpload:
         if self._newest is None:
             table = self.validation.table
             assert table is not None  # noqa: S101 - only kept rows in memory get here
-            self._newest = keep_newest_per_key(table, self.merge_type)
+            if self.early is not None and self.early.in_key_order:
+                # Every key above the previous one: one row per key, in key order already.
+                self._newest = NewestRows(rows=table, repeated=0, examples=[])
+            else:
+                self._newest = keep_newest_per_key(table, self.merge_type)
         return self._newest
 
 
@@ -158,6 +167,7 @@ def _merge_alone(
         request_id,
         added_fields=validation.new_fields,
         keeper=keeper,
+        early=checked.early if checked.early is not None and checked.early.started else None,
     )
     return _merged_outcome(checked, merged, newest.repeated, newest.examples)
 

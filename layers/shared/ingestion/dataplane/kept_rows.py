@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol
 
 import pyarrow as pa
 
@@ -37,6 +38,15 @@ MAX_SPILLED_BYTES = 3072 << 20
 TypeNewColumn = Callable[[str, pa.Array], pa.Array]
 
 
+class KeptObserver(Protocol):
+    """Who sees each kept batch as it is kept (:mod:`.early_append`), until told the batches will
+    not all come its way (the rows are dropped, spilled, or hold columns the data type lacks)."""
+
+    def add(self, batch: pa.RecordBatch) -> None: ...
+
+    def abandon(self) -> None: ...
+
+
 class KeptBatches:
     """The kept batches of one file, in order, in memory or spilled to a directory on local disk."""
 
@@ -46,8 +56,10 @@ class KeptBatches:
         *,
         spill_after_bytes: int = SPILL_AFTER_BYTES,
         max_spilled_bytes: int = MAX_SPILLED_BYTES,
+        observer: KeptObserver | None = None,
     ) -> None:
         self.schema = schema  # the data type's columns, typed
+        self.observer = observer
         self.spill_after_bytes = spill_after_bytes
         self.max_spilled_bytes = max_spilled_bytes
         self.num_rows = 0
@@ -66,6 +78,11 @@ class KeptBatches:
         columns = list(self.schema) + [pa.field(name, pa.string()) for name in new]
         batch = pa.RecordBatch.from_arrays([*typed, *new.values()], schema=pa.schema(columns))
         self.num_rows += rows  # a batch without a column (nothing to keep) still counts its rows
+        if self.observer is not None:
+            if new:
+                self._let_go()
+            else:
+                self.observer.add(batch)
         if self._directory is None:
             self._memory.append(batch)
             self._bytes += batch.nbytes
@@ -76,6 +93,7 @@ class KeptBatches:
 
     def clear(self) -> None:
         """Forget every batch (the file will not be merged)."""
+        self._let_go()
         self._memory = []
         self._bytes = 0
         self.num_rows = 0
@@ -112,7 +130,13 @@ class KeptBatches:
                 for index in range(reader.num_record_batches):
                     yield reader.get_batch(index)
 
+    def _let_go(self) -> None:
+        if self.observer is not None:
+            self.observer.abandon()
+            self.observer = None
+
     def _spill_memory(self) -> None:
+        self._let_go()  # spilled rows are merged part by part, not written early
         self._directory = SpillDirectory("kept-rows")
         for batch in self._memory:
             self._write(batch)

@@ -55,6 +55,7 @@ from ingestion.dataplane.commits import (
     commit_merge,
     recorded_merge,
 )
+from ingestion.dataplane.early_append import EarlyAppend, commit_early_append
 from ingestion.dataplane.tables import load_or_create_table, table_identifier
 from ingestion.observability import logger
 from ingestion.schemas.spec import DataTypeSpec, FieldSpec
@@ -192,18 +193,27 @@ def merge_into_collection(
     *,
     added_fields: Sequence[FieldSpec] = (),
     keeper: SnapshotKeeper | None = None,
+    early: EarlyAppend | None = None,
 ) -> MergeResult:
     """Upsert ``rows`` (one per key) into the collection's table, exactly once per request.
 
     ``added_fields`` are columns of ``data_type`` (and of ``rows``) that the table may lack:
     they are added, nullable, by the same commit that writes the rows. ``keeper`` is told the
     snapshot before it is committed, and names the snapshots expiry must keep (the commit
-    lock: see :mod:`.commits`).
+    lock: see :mod:`.commits`). ``early`` wrote ``rows`` as data files during validation: they
+    are committed when the merge appends every row (:mod:`.early_append`).
     """
 
     def merge_once(table: Table) -> MergeResult:
         stored = stored_versions(table, data_type, rows)
         plan = plan_merge(rows, stored.rows, data_type)
+        if early is not None:
+            if plan.updated or plan.stale or added_fields:
+                early.discard()  # not a pure append: the merge writes the rows itself
+            else:
+                appended = commit_early_append(table, plan, early, Stamp.of(request_id, plan), keeper)
+                if appended is not None:
+                    return appended
         return commit_merge(table, plan, stored, data_type, Stamp.of(request_id, plan), added_fields, keeper)
 
     return merge_once_per_request(catalog, settings, collection_id, data_type, request_id, merge_once)
@@ -266,9 +276,9 @@ def stored_versions(table: Table, data_type: DataTypeSpec, rows: pa.Table) -> St
 
     Only the files whose key bounds can hold an incoming key are read (:func:`_key_filter`),
     and in them only the key and version columns, the other row groups skipped on their
-    statistics: unless those files hold at most :data:`WHOLE_READ_ROWS` rows in all (a small
-    upsert), when they are read whole, once, for the rewrite of the files holding replaced
-    rows to use too.
+    statistics: unless ``rows`` are at most :data:`KEY_SET_LIMIT` and those files hold at most
+    :data:`WHOLE_READ_ROWS` rows in all (a small upsert), when they are read whole, once, for
+    the rewrite of the files holding replaced rows to use too.
     """
     from pyiceberg.io.pyarrow import ArrowScan
 
@@ -279,7 +289,8 @@ def stored_versions(table: Table, data_type: DataTypeSpec, rows: pa.Table) -> St
     columns = [key] + ([data_type.version_field] if data_type.version_field else [])
     row_filter = _key_filter(key, rows.column(key))
     files = list(table.scan(row_filter=row_filter).plan_files())
-    whole = sum(task.file.record_count for task in files) <= WHOLE_READ_ROWS
+    # Read whole only for a small upsert: a large file's merge reads the keys of many rows.
+    whole = len(rows) <= KEY_SET_LIMIT and sum(task.file.record_count for task in files) <= WHOLE_READ_ROWS
     if whole:
         scan = ArrowScan(table.metadata, table.io, table.schema(), AlwaysTrue())
     else:

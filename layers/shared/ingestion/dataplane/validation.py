@@ -40,7 +40,7 @@ from ingestion.dataplane.file_validation import FileValidation, KeptRows
 from ingestion.dataplane.formats import SNIFF_BYTES, UploadedFile
 from ingestion.dataplane.issues import IssueLog, report_problems
 from ingestion.dataplane.json_reader import JsonDocumentRecords
-from ingestion.dataplane.kept_rows import MAX_SPILLED_BYTES, SPILL_AFTER_BYTES, KeptBatches
+from ingestion.dataplane.kept_rows import MAX_SPILLED_BYTES, SPILL_AFTER_BYTES, KeptBatches, KeptObserver
 from ingestion.dataplane.ndjson_reader import NdjsonRecords
 from ingestion.dataplane.records import (
     Header,
@@ -68,13 +68,14 @@ def validate_file(
     on_progress: Callable[[int], None] | None = None,
     spill_after_bytes: int = SPILL_AFTER_BYTES,
     max_spilled_bytes: int = MAX_SPILLED_BYTES,
+    observer: KeptObserver | None = None,
 ) -> FileValidation:
     """Read and check a whole file; never raises for anything wrong with the file itself.
 
     ``max_bytes`` refuses a file larger than that once decompressed; ``on_progress`` is called
     with the records read so far after every batch. Kept rows past ``spill_after_bytes`` go to
     local disk (:mod:`.kept_rows`), and past ``max_spilled_bytes`` there refuse the file: close
-    the result once its rows are merged.
+    the result once its rows are merged. ``observer`` sees each batch of good rows as it is kept.
     """
     options = options or IngestOptions()
     result = FileValidation(data_type=data_type, max_bad_records=options.max_bad_records)
@@ -92,6 +93,7 @@ def validate_file(
                     on_progress=on_progress,
                     spill_after_bytes=spill_after_bytes,
                     max_spilled_bytes=max_spilled_bytes,
+                    observer=observer,
                 )
             finally:
                 result.processed_lines = reader.rows_read  # also when reading stopped half-way
@@ -135,6 +137,7 @@ def _check_reader(
     on_progress: Callable[[int], None] | None = None,
     spill_after_bytes: int = SPILL_AFTER_BYTES,
     max_spilled_bytes: int = MAX_SPILLED_BYTES,
+    observer: KeptObserver | None = None,
 ) -> None:
     data_type = result.data_type
     may_add = _may_add_fields(data_type, options)
@@ -151,6 +154,7 @@ def _check_reader(
             may_add=may_add,
             spill_after_bytes=spill_after_bytes,
             max_spilled_bytes=max_spilled_bytes,
+            observer=observer,
         )
         try:
             for raw in reader.batches():
@@ -158,7 +162,8 @@ def _check_reader(
                 if on_progress is not None:
                     on_progress(reader.rows_read)
         except ReadAgain:
-            kept.batches.close()
+            kept.batches.clear()  # and the observer lets go: this pass's batches are not the rows
+            observer = None
             continue  # the reader reads the file another way: start over
         except BaseException:
             kept.batches.close()
@@ -209,6 +214,7 @@ class _KeptRows:
         may_add: bool,
         spill_after_bytes: int,
         max_spilled_bytes: int,
+        observer: KeptObserver | None = None,
     ) -> None:
         self.checker = BatchChecker(data_type, header)
         self.log = IssueLog(max_errors)
@@ -222,7 +228,10 @@ class _KeptRows:
         ]
         self.types = ColumnTypes()
         self.batches = KeptBatches(
-            self.checker.schema, spill_after_bytes=spill_after_bytes, max_spilled_bytes=max_spilled_bytes
+            self.checker.schema,
+            spill_after_bytes=spill_after_bytes,
+            max_spilled_bytes=max_spilled_bytes,
+            observer=observer,
         )
         self.over_budget = False
 

@@ -40,7 +40,7 @@ def write_data_files(table_metadata: TableMetadata, rows: pa.Table, io: FileIO) 
     source = schema.find_field(field.source_id)
     column = schema.find_column_name(field.source_id)
     values = field.transform.pyarrow_transform(source.field_type)(rows.column(column)).combine_chunks()
-    if not _grouped(values):
+    if not grouped(values):
         order = pc.sort_indices(
             pa.table({_PARTITION: values}), sort_keys=[(_PARTITION, "ascending", "at_end")]
         )
@@ -66,13 +66,13 @@ def write_data_files(table_metadata: TableMetadata, rows: pa.Table, io: FileIO) 
             ),
             schema=task_schema,
         )
-        for start, stop in _runs(values)
+        for start, stop in runs(values)
         for batches in bin_pack_arrow_table(rows.slice(start, stop - start), target)  # type: ignore[arg-type]
     )
     return list(write_file(io=io, table_metadata=table_metadata, tasks=tasks))
 
 
-def _grouped(values: pa.Array) -> bool:
+def grouped(values: pa.Array) -> bool:
     """Whether equal values already sit together in ascending order (nulls last)."""
     valid = values.drop_null()
     if len(valid) < len(values) and values.slice(len(valid)).null_count != len(values) - len(valid):
@@ -82,7 +82,7 @@ def _grouped(values: pa.Array) -> bool:
     return pc.all(pc.greater_equal(valid.slice(1), valid.slice(0, len(valid) - 1))).as_py() is not False
 
 
-def _runs(values: pa.Array) -> list[tuple[int, int]]:
+def runs(values: pa.Array) -> list[tuple[int, int]]:
     """(start, stop) of each run of equal values (nulls being one run)."""
     if len(values) == 0:
         return []

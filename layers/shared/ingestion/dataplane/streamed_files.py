@@ -1,0 +1,220 @@
+"""Rows written as a table's data files a batch at a time: one Parquet file per partition value.
+
+:func:`.writing.write_data_files` writes rows it has all at once; :class:`PartitionedWriter`
+takes them as they come (:mod:`.early_append` feeds it while a file is validated), routes each
+batch's rows to their partition's file (rows keep their order within a partition) and writes a
+partition's rows as one row group once :data:`ROW_GROUP_ROWS` of them are waiting, so that the
+encoding keeps pace with the batches. A file past the table's target size is followed by a new
+one. Each file is written and described (:class:`~pyiceberg.manifest.DataFile`, its statistics
+read from the Parquet footer) with pyiceberg's own writer and code, as ``write_file`` does.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyiceberg.io import FileIO, OutputFile
+from pyiceberg.io.fileformat import FileFormatFactory
+from pyiceberg.io.pyarrow import ParquetFormatWriter, _to_requested_schema, pyarrow_to_schema
+from pyiceberg.manifest import DataFile, DataFileContent, FileFormat
+from pyiceberg.partitioning import PartitionFieldValue, PartitionKey
+from pyiceberg.schema import Schema, sanitize_column_names
+from pyiceberg.table import DOWNCAST_NS_TIMESTAMP_TO_US_ON_WRITE, TableProperties
+from pyiceberg.table.locations import load_location_provider
+from pyiceberg.table.metadata import TableMetadata
+from pyiceberg.typedef import Record
+from pyiceberg.utils.concurrent import ExecutorFactory
+from pyiceberg.utils.config import Config
+from pyiceberg.utils.properties import property_as_int
+
+from ingestion.dataplane.commits import conform_rows
+from ingestion.dataplane.writing import grouped, runs
+from ingestion.observability import logger
+
+# Rows a partition's file takes at a time, as one row group (what is left goes at the end).
+ROW_GROUP_ROWS = 8192
+_PARTITION = "__partition"
+
+
+@dataclass(frozen=True)
+class WriteTarget:
+    """The table the files are written for (as it stands, or as it will be created) and its FileIO."""
+
+    metadata: TableMetadata
+    io: FileIO
+
+    def matches(self, metadata: TableMetadata) -> bool:
+        """Whether the files written for this table are what a merge into ``metadata`` would write."""
+        mine = self.metadata
+
+        def writing(properties: dict[str, str]) -> dict[str, str]:
+            return {name: value for name, value in properties.items() if name.startswith("write.")}
+
+        return (
+            mine.schema() == metadata.schema()
+            and mine.spec() == metadata.spec()
+            and mine.location == metadata.location
+            and mine.format_version == metadata.format_version
+            and writing(dict(mine.properties)) == writing(dict(metadata.properties))
+        )
+
+
+@dataclass
+class _OpenFile:
+    path: str
+    partition: PartitionKey | None
+    writer: ParquetFormatWriter
+    output: OutputFile
+    written_bytes: int = 0
+
+
+@dataclass
+class _Partition:
+    key: PartitionKey | None
+    waiting: list[pa.Table] = field(default_factory=list)
+    waiting_rows: int = 0
+    waiting_bytes: int = 0
+    file: _OpenFile | None = None
+
+
+class PartitionedWriter:
+    """Batches in (in the table's columns, or fewer), data files out: see the module's docstring.
+
+    ``on_path`` is told each file's path before anything is written to it.
+    """
+
+    def __init__(self, target: WriteTarget, on_path: Callable[[str], None]) -> None:
+        metadata = target.metadata
+        if metadata.properties.get(TableProperties.WRITE_FILE_FORMAT, "parquet").lower() != "parquet":
+            raise ValueError("only Parquet data files are written a batch at a time")
+        spec = metadata.spec()
+        if len(spec.fields) > 1:
+            raise ValueError("only tables with one partition field at most are written a batch at a time")
+        self.target = target
+        self.on_path = on_path
+        self.schema: Schema = metadata.schema()
+        sanitized = sanitize_column_names(self.schema)
+        self.file_schema = sanitized if sanitized != self.schema else self.schema
+        self.field = spec.fields[0] if spec.fields else None
+        self.locations = load_location_provider(metadata.location, metadata.properties)
+        self.target_bytes = property_as_int(
+            metadata.properties,
+            TableProperties.WRITE_TARGET_FILE_SIZE_BYTES,
+            TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT,
+        )
+        self.format_model = FileFormatFactory.get(FileFormat.PARQUET)
+        self.downcast = Config().get_bool(DOWNCAST_NS_TIMESTAMP_TO_US_ON_WRITE) or False
+        self.write_uuid = uuid.uuid4()
+        self.task_ids = itertools.count()
+        self.partitions: dict[object, _Partition] = {}
+        self.rows_schema: Schema | None = None
+        self.full: list[_OpenFile] = []  # files past the target size, followed by another
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        rows = conform_rows(pa.Table.from_batches([batch]), self.schema)
+        if self.rows_schema is None:
+            self.rows_schema = pyarrow_to_schema(
+                rows.schema,
+                name_mapping=self.schema.name_mapping,
+                format_version=self.target.metadata.format_version,
+            )
+        if self.field is None:
+            self._append(None, rows)
+            return
+        source = self.schema.find_field(self.field.source_id)
+        column = self.schema.find_column_name(self.field.source_id)
+        transform = self.field.transform.pyarrow_transform(source.field_type)
+        values = transform(rows.column(column)).combine_chunks()
+        if not grouped(values):
+            order = pc.sort_indices(
+                pa.table({_PARTITION: values}), sort_keys=[(_PARTITION, "ascending", "at_end")]
+            )
+            rows, values = rows.take(order), values.take(order)
+        for start, stop in runs(values):
+            self._append(values[start].as_py(), rows.slice(start, stop - start))
+
+    def close(self) -> list[DataFile]:
+        """Write what is left, close every file and describe it, on pyiceberg's writing threads."""
+        executor = ExecutorFactory.get_or_create()
+        list(executor.map(self._flush, self.partitions.values()))
+        return list(executor.map(self._describe, self._files()))
+
+    def abort(self) -> None:
+        """Close the files as they are, only for them to be deleted."""
+        for file in self._files():
+            try:
+                file.writer.close()
+            except Exception:
+                logger.debug("data file left unfinished", extra={"path": file.path})
+
+    def _files(self) -> list[_OpenFile]:
+        return self.full + [partition.file for partition in self.partitions.values() if partition.file]
+
+    def _append(self, value: object, rows: pa.Table) -> None:
+        partition = self.partitions.get(value)
+        if partition is None:
+            key = None
+            if self.field is not None:
+                key = PartitionKey(
+                    field_values=[PartitionFieldValue(field=self.field, value=value)],
+                    partition_spec=self.target.metadata.spec(),
+                    schema=self.schema,
+                )
+            partition = self.partitions[value] = _Partition(key)
+        partition.waiting.append(rows)
+        partition.waiting_rows += rows.num_rows
+        partition.waiting_bytes += rows.nbytes
+        if partition.waiting_rows >= ROW_GROUP_ROWS:
+            self._flush(partition)
+
+    def _flush(self, partition: _Partition) -> None:
+        if not partition.waiting_rows:
+            return
+        current = partition.file
+        if current is not None and current.written_bytes + partition.waiting_bytes > self.target_bytes:
+            self.full.append(current)  # the target size is reached: the next rows start a file
+            current = None
+        if current is None:
+            current = partition.file = self._open(partition.key)
+        batches = [
+            _to_requested_schema(
+                requested_schema=self.file_schema,
+                file_schema=self.rows_schema,  # type: ignore[arg-type]
+                batch=batch,
+                downcast_ns_timestamp_to_us=self.downcast,
+                include_field_ids=True,
+                format_model=self.format_model,
+            )
+            for batch in pa.concat_tables(partition.waiting).to_batches()
+        ]
+        current.writer.write(pa.Table.from_batches(batches))
+        current.written_bytes += partition.waiting_bytes
+        partition.waiting, partition.waiting_rows, partition.waiting_bytes = [], 0, 0
+
+    def _open(self, key: PartitionKey | None) -> _OpenFile:
+        name = f"00000-{next(self.task_ids)}-{self.write_uuid}.parquet"  # as pyiceberg names them
+        path = self.locations.new_data_location(data_file_name=name, partition_key=key)
+        self.on_path(path)
+        output = self.target.io.new_output(path)
+        writer = ParquetFormatWriter(output, self.file_schema, self.target.metadata.properties)
+        return _OpenFile(path=path, partition=key, writer=writer, output=output)
+
+    def _describe(self, file: _OpenFile) -> DataFile:
+        statistics = file.writer.close()
+        return DataFile.from_args(
+            content=DataFileContent.DATA,
+            file_path=file.path,
+            file_format=FileFormat.PARQUET,
+            partition=file.partition.partition if file.partition else Record(),
+            file_size_in_bytes=len(file.output),
+            sort_order_id=None,
+            spec_id=self.target.metadata.default_spec_id,
+            equality_ids=None,
+            key_metadata=None,
+            **statistics.to_serialized_dict(),
+        )
