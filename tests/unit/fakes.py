@@ -290,6 +290,7 @@ class ScriptedFile:
 
     outcome: UploadOutcome
     groupable: bool
+    merge_type: DataTypeSpec = field(default_factory=lambda: DataTypeSpec(name="deals", fields=()))
     closed: bool = False
 
     def refused_outcome(self, request_id: str) -> UploadOutcome | None:

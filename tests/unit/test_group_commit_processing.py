@@ -11,6 +11,7 @@ import pytest
 from ingestion.dataplane.merge import MergeConflict
 from ingestion.domain import Collection, UploadOutcome, UploadStatus, ValidationIssue
 from ingestion.errors import TableBusy
+from ingestion.schemas.spec import DataTypeSpec, FieldSpec, FieldType
 from ingestion.services.processing import NotStarted, UploadedObject, process_uploaded_files
 from tests.unit.fakes import BUCKET, ScriptedDataPlane, World, in_memory_world
 
@@ -193,3 +194,22 @@ def test_a_file_delivered_twice_in_one_batch_is_merged_once(world):
     assert first.id == second.id
     assert first.status is second.status is UploadStatus.COMPLETED
     assert world.data_plane.merges == [[first.id]]
+
+
+def test_files_checked_against_different_columns_of_one_table_get_a_commit_each(world):
+    wider = DataTypeSpec(name="deals", fields=(FieldSpec(name="owner", type=FieldType.STRING),))
+
+    class TableGainsAColumn(ScriptedDataPlane):
+        def check(self, **arguments):
+            checked = super().check(**arguments)
+            if self.read[-1] != b"id\na\n":  # another upload added a column after the first check
+                checked.merge_type = wider
+            return checked
+
+    world.data_plane = TableGainsAColumn(locks=world.locks)
+    files = [drop(world, "a", second=0), drop(world, "b", second=1), drop(world, "c", second=2)]
+
+    results = process_uploaded_files(files, world.deps)
+
+    assert merged_files(world, results) == [["a"], ["b", "c"]]
+    assert {result.status for result in results} == {UploadStatus.COMPLETED}

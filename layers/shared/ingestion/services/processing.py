@@ -165,6 +165,10 @@ class _Batch:
             return
         lock = table_lock_of(request)
         if checked.file.groupable:
+            waiting = self.waiting.get(lock)
+            if waiting and waiting[-1].checked.file.merge_type != checked.file.merge_type:
+                # The table's columns changed while the batch was checked: a commit of its own.
+                self.merge(lock)
             self.waiting.setdefault(lock, []).append(_Pending(index, checked))
             return
         # Merged alone, after the files of its table that arrived before it.
