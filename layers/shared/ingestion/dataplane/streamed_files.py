@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from pyiceberg.io import FileIO, OutputFile
 from pyiceberg.io.fileformat import FileFormatFactory
 from pyiceberg.io.pyarrow import ParquetFormatWriter, _to_requested_schema, pyarrow_to_schema
@@ -33,12 +32,11 @@ from pyiceberg.utils.config import Config
 from pyiceberg.utils.properties import property_as_int
 
 from ingestion.dataplane.commits import conform_rows
-from ingestion.dataplane.writing import grouped, runs
+from ingestion.dataplane.writing import by_partition, runs
 from ingestion.observability import logger
 
 # Rows a partition's file takes at a time, as one row group (what is left goes at the end).
 ROW_GROUP_ROWS = 8192
-_PARTITION = "__partition"
 
 
 @dataclass(frozen=True)
@@ -126,15 +124,7 @@ class PartitionedWriter:
         if self.field is None:
             self._append(None, rows)
             return
-        source = self.schema.find_field(self.field.source_id)
-        column = self.schema.find_column_name(self.field.source_id)
-        transform = self.field.transform.pyarrow_transform(source.field_type)
-        values = transform(rows.column(column)).combine_chunks()
-        if not grouped(values):
-            order = pc.sort_indices(
-                pa.table({_PARTITION: values}), sort_keys=[(_PARTITION, "ascending", "at_end")]
-            )
-            rows, values = rows.take(order), values.take(order)
+        rows, values = by_partition(rows, self.field, self.schema)
         for start, stop in runs(values):
             self._append(values[start].as_py(), rows.slice(start, stop - start))
 

@@ -18,7 +18,8 @@ import pyarrow.compute as pc
 from pyiceberg.io import FileIO
 from pyiceberg.io.pyarrow import _dataframe_to_data_files, bin_pack_arrow_table, pyarrow_to_schema, write_file
 from pyiceberg.manifest import DataFile
-from pyiceberg.partitioning import PartitionFieldValue, PartitionKey
+from pyiceberg.partitioning import PartitionField, PartitionFieldValue, PartitionKey
+from pyiceberg.schema import Schema
 from pyiceberg.table import TableProperties, WriteTask
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.utils.properties import property_as_int
@@ -37,14 +38,7 @@ def write_data_files(table_metadata: TableMetadata, rows: pa.Table, io: FileIO) 
         )
     field = spec.fields[0]
     schema = table_metadata.schema()
-    source = schema.find_field(field.source_id)
-    column = schema.find_column_name(field.source_id)
-    values = field.transform.pyarrow_transform(source.field_type)(rows.column(column)).combine_chunks()
-    if not grouped(values):
-        order = pc.sort_indices(
-            pa.table({_PARTITION: values}), sort_keys=[(_PARTITION, "ascending", "at_end")]
-        )
-        rows, values = rows.take(order), values.take(order)
+    rows, values = by_partition(rows, field, schema)
     target = property_as_int(
         table_metadata.properties,
         TableProperties.WRITE_TARGET_FILE_SIZE_BYTES,
@@ -72,7 +66,21 @@ def write_data_files(table_metadata: TableMetadata, rows: pa.Table, io: FileIO) 
     return list(write_file(io=io, table_metadata=table_metadata, tasks=tasks))
 
 
-def grouped(values: pa.Array) -> bool:
+def by_partition(rows: pa.Table, field: PartitionField, schema: Schema) -> tuple[pa.Table, pa.Array]:
+    """``rows`` with the rows of each value of partition ``field`` together (a stable reorder,
+    only if needed), and those values, computed once."""
+    source = schema.find_field(field.source_id)
+    column = schema.find_column_name(field.source_id)
+    values = field.transform.pyarrow_transform(source.field_type)(rows.column(column)).combine_chunks()
+    if not _grouped(values):
+        order = pc.sort_indices(
+            pa.table({_PARTITION: values}), sort_keys=[(_PARTITION, "ascending", "at_end")]
+        )
+        rows, values = rows.take(order), values.take(order)
+    return rows, values
+
+
+def _grouped(values: pa.Array) -> bool:
     """Whether equal values already sit together in ascending order (nulls last)."""
     valid = values.drop_null()
     if len(valid) < len(values) and values.slice(len(valid)).null_count != len(values) - len(valid):
