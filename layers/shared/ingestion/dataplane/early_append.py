@@ -55,6 +55,7 @@ from ingestion.dataplane.streamed_files import PartitionedWriter, WriteTarget
 from ingestion.dataplane.tables import (
     TABLE_PROPERTIES,
     data_type_properties,
+    delete_objects,
     get_catalog,
     iceberg_schema,
     load_table,
@@ -281,10 +282,6 @@ def early_append_for(
         for bucket, keys in itertools.groupby(
             sorted(path.removeprefix("s3://").split("/", 1) for path in paths), key=lambda parts: parts[0]
         ):
-            objects = [{"Key": key} for _, key in keys]
-            for start in range(0, len(objects), 1000):
-                s3.delete_objects(
-                    Bucket=bucket, Delete={"Objects": objects[start : start + 1000], "Quiet": True}
-                )
+            delete_objects(s3, bucket, [key for _, key in keys])
 
     return EarlyAppend(data_type.key, target, delete, start_after_bytes=settings.early_write_after_mib << 20)

@@ -34,7 +34,7 @@ from ingestion.dataplane.commits import (
     ExpireSnapshotsById,
     SnapshotKeeper,
 )
-from ingestion.dataplane.tables import KEY_PROPERTY
+from ingestion.dataplane.tables import KEY_PROPERTY, delete_objects
 from ingestion.dataplane.writing import write_data_files
 from ingestion.observability import logger
 
@@ -157,11 +157,7 @@ def _delete_orphans(table: Table, s3: Any, written_before: datetime) -> int:
         for key, written in _objects(s3, bucket, prefix.rstrip("/") + "/")
         if f"s3://{bucket}/{key}" not in referenced and written < written_before
     ]
-    for start in range(0, len(orphans), 1000):
-        s3.delete_objects(
-            Bucket=bucket,
-            Delete={"Objects": [{"Key": key} for key in orphans[start : start + 1000]], "Quiet": True},
-        )
+    delete_objects(s3, bucket, orphans)
     return len(orphans)
 
 

@@ -9,7 +9,9 @@ the whole data type once uploads have added columns or inferred them.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 from pyiceberg.catalog import Catalog, load_catalog
 from pyiceberg.exceptions import NoSuchTableError
@@ -277,3 +279,12 @@ def read_row_count(
     if snapshot is None or snapshot.summary is None:
         return 0
     return int(snapshot.summary["total-records"] or 0)
+
+
+def delete_objects(s3: Any, bucket: str, keys: Sequence[str]) -> None:
+    """Delete these objects of a table's bucket, a thousand per request as S3 takes them."""
+    for start in range(0, len(keys), 1000):
+        s3.delete_objects(
+            Bucket=bucket,
+            Delete={"Objects": [{"Key": key} for key in keys[start : start + 1000]], "Quiet": True},
+        )
