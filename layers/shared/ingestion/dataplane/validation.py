@@ -11,7 +11,8 @@ Places (physical line, or row of a JSON array) are filled in at the end by the r
 
 This module drives one file through all that: it opens the reader, makes one pass over its
 batches (again from the start when the reader raises :class:`.records.ReadAgain`), keeps the
-good rows, and concludes with the verdict in a :class:`.file_validation.FileValidation`.
+good rows, and concludes with the verdict in a :class:`.file_validation.FileValidation`. The
+next batches are read while one is checked (:mod:`.read_ahead`).
 
 **Verdict.** A header problem (a required column missing, a duplicated column, a column the
 schema lacks without ``allowFieldAddition``: :mod:`.column_names`) refuses the file.
@@ -42,6 +43,7 @@ from ingestion.dataplane.issues import IssueLog, report_problems
 from ingestion.dataplane.json_reader import JsonDocumentRecords
 from ingestion.dataplane.kept_rows import MAX_SPILLED_BYTES, SPILL_AFTER_BYTES, KeptBatches, KeptObserver
 from ingestion.dataplane.ndjson_reader import NdjsonRecords
+from ingestion.dataplane.read_ahead import read_ahead
 from ingestion.dataplane.records import (
     Header,
     OpenSource,
@@ -157,10 +159,10 @@ def _check_reader(
             observer=observer,
         )
         try:
-            for raw in reader.batches():
-                kept.add(raw, reader.malformed)
+            for read in read_ahead(reader):
+                kept.add(read.batch, read.malformed)
                 if on_progress is not None:
-                    on_progress(reader.rows_read)
+                    on_progress(read.rows_read)
         except ReadAgain:
             kept.batches.clear()  # and the observer lets go: this pass's batches are not the rows
             observer = None
