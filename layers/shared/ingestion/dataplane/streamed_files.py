@@ -7,13 +7,21 @@ partition's rows as one row group once :data:`ROW_GROUP_ROWS` of them are waitin
 encoding keeps pace with the batches. A file past the table's target size is followed by a new
 one. Each file is written and described (:class:`~pyiceberg.manifest.DataFile`, its statistics
 read from the Parquet footer) with pyiceberg's own writer and code, as ``write_file`` does.
+
+Row groups are encoded on pyiceberg's writing threads, not on the caller's: encoding is most of
+the work and runs outside the GIL, so it takes whatever core is free. A partition's row groups
+are written in the order they were made (each write waits for the one before it in the same
+partition), and at most :data:`WRITES_IN_FLIGHT` wait or run at once, so that a writer falling
+behind holds back the caller instead of piling up rows in memory.
 """
 
 from __future__ import annotations
 
 import itertools
+import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -37,6 +45,8 @@ from ingestion.observability import logger
 
 # Rows a partition's file takes at a time, as one row group (what is left goes at the end).
 ROW_GROUP_ROWS = 8192
+# Row groups handed to the writing threads and not yet written: enough to keep both cores busy.
+WRITES_IN_FLIGHT = 4
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,7 @@ class _Partition:
     waiting_rows: int = 0
     waiting_bytes: int = 0
     file: _OpenFile | None = None
+    writing: Future[None] | None = None  # its last row group handed to the writing threads
 
 
 class PartitionedWriter:
@@ -112,6 +123,9 @@ class PartitionedWriter:
         self.partitions: dict[object, _Partition] = {}
         self.rows_schema: Schema | None = None
         self.full: list[_OpenFile] = []  # files past the target size, followed by another
+        self.executor = ExecutorFactory.get_or_create()
+        self.room = threading.BoundedSemaphore(WRITES_IN_FLIGHT)
+        self.writes: list[Future[None]] = []
 
     def add(self, batch: pa.RecordBatch) -> None:
         rows = conform_rows(pa.Table.from_batches([batch]), self.schema)
@@ -130,12 +144,15 @@ class PartitionedWriter:
 
     def close(self) -> list[DataFile]:
         """Write what is left, close every file and describe it, on pyiceberg's writing threads."""
-        executor = ExecutorFactory.get_or_create()
-        list(executor.map(self._flush, self.partitions.values()))
-        return list(executor.map(self._describe, self._files()))
+        for partition in self.partitions.values():
+            self._flush(partition)
+        for write in self.writes:
+            write.result()  # the first failed write's error, if any
+        return list(self.executor.map(self._describe, self._files()))
 
     def abort(self) -> None:
         """Close the files as they are, only for them to be deleted."""
+        wait(self.writes)  # a file is not closed under a write, whatever came of the writes
         for file in self._files():
             try:
                 file.writer.close()
@@ -171,20 +188,40 @@ class PartitionedWriter:
             current = None
         if current is None:
             current = partition.file = self._open(partition.key)
-        batches = [
-            _to_requested_schema(
-                requested_schema=self.file_schema,
-                file_schema=self.rows_schema,  # type: ignore[arg-type]
-                batch=batch,
-                downcast_ns_timestamp_to_us=self.downcast,
-                include_field_ids=True,
-                format_model=self.format_model,
-            )
-            for batch in pa.concat_tables(partition.waiting).to_batches()
-        ]
-        current.writer.write(pa.Table.from_batches(batches))
         current.written_bytes += partition.waiting_bytes
+        rows, previous = partition.waiting, partition.writing
         partition.waiting, partition.waiting_rows, partition.waiting_bytes = [], 0, 0
+        self.room.acquire()
+        try:
+            partition.writing = self.executor.submit(self._write, current, rows, previous)
+        except BaseException:
+            self.room.release()
+            raise
+        self.writes = [write for write in self.writes if not write.done() or write.exception()]
+        self.writes.append(partition.writing)
+
+    def _write(self, file: _OpenFile, rows: list[pa.Table], previous: Future[None] | None) -> None:
+        """One row group, on a writing thread, after the partition's row group before it.
+
+        The earlier row group was handed over first, so it is running or done (the pool takes
+        its work in order): waiting for it cannot deadlock the pool."""
+        try:
+            if previous is not None:
+                previous.result()
+            batches = [
+                _to_requested_schema(
+                    requested_schema=self.file_schema,
+                    file_schema=self.rows_schema,  # type: ignore[arg-type]
+                    batch=batch,
+                    downcast_ns_timestamp_to_us=self.downcast,
+                    include_field_ids=True,
+                    format_model=self.format_model,
+                )
+                for batch in pa.concat_tables(rows).to_batches()
+            ]
+            file.writer.write(pa.Table.from_batches(batches))
+        finally:
+            self.room.release()
 
     def _open(self, key: PartitionKey | None) -> _OpenFile:
         name = f"00000-{next(self.task_ids)}-{self.write_uuid}.parquet"  # as pyiceberg names them

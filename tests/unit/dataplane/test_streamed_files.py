@@ -1,0 +1,135 @@
+"""Data files written a batch at a time: row groups encoded on the writing threads, in order per
+partition, never more than a few at once, and a failed write never leaves a file half-closed."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from pyiceberg.io import load_file_io
+from pyiceberg.io.pyarrow import ParquetFormatWriter
+from pyiceberg.table.metadata import new_table_metadata
+
+from ingestion.dataplane import streamed_files
+from ingestion.dataplane.streamed_files import PartitionedWriter, WriteTarget
+from ingestion.dataplane.tables import (
+    TABLE_PROPERTIES,
+    data_type_properties,
+    iceberg_schema,
+    partition_spec,
+    sort_order,
+)
+from ingestion.schemas.spec import DataTypeSpec, FieldSpec, FieldType
+
+EVENTS = DataTypeSpec(
+    name="events",
+    key="id",
+    version_field="at",
+    fields=(
+        FieldSpec(name="id", type=FieldType.INTEGER, required=True),
+        FieldSpec(name="at", type=FieldType.DATETIME, required=True),
+    ),
+)
+MONTHS = 3
+
+
+@pytest.fixture
+def target(tmp_path: Path) -> WriteTarget:
+    schema = iceberg_schema(EVENTS)
+    metadata = new_table_metadata(
+        schema=schema,
+        partition_spec=partition_spec(EVENTS, schema),
+        sort_order=sort_order(EVENTS, schema),
+        location=f"file://{tmp_path}/events",
+        properties=TABLE_PROPERTIES | data_type_properties(EVENTS),
+    )
+    return WriteTarget(metadata, load_file_io({}, metadata.location))
+
+
+def batch(first: int, rows: int) -> pa.RecordBatch:
+    """Ids from ``first`` up, their months taking turns, so every batch feeds every partition."""
+    ids = list(range(first, first + rows))
+    moments = (
+        pa.array([f"2024-{1 + number % MONTHS:02d}-05T08:00:00" for number in ids], pa.string())
+        .cast(pa.timestamp("us"))
+        .cast(pa.timestamp("us", tz="UTC"))
+    )
+    return pa.record_batch({"id": pa.array(ids, pa.int64()), "at": moments})
+
+
+def write(target: WriteTarget, batches: int, rows: int) -> list[str]:
+    paths: list[str] = []
+    writer = PartitionedWriter(target, paths.append)
+    for number in range(batches):
+        writer.add(batch(number * rows, rows))
+    files = writer.close()
+    assert sorted(file.file_path for file in files) == sorted(paths)
+    return paths
+
+
+def test_each_partition_file_holds_its_row_groups_in_the_order_they_were_made(target, monkeypatch) -> None:
+    monkeypatch.setattr(streamed_files, "ROW_GROUP_ROWS", 5)
+
+    paths = write(target, batches=40, rows=12)
+
+    assert len(paths) == MONTHS
+    every_id = []
+    for path in paths:
+        parquet = pq.ParquetFile(path.removeprefix("file://"))
+        assert parquet.metadata.num_row_groups > 10
+        ids = parquet.read(columns=["id"]).column("id").to_pylist()
+        assert ids == sorted(ids)  # row groups written out of turn would break the order
+        assert len({moment.month for moment in parquet.read(columns=["at"]).column("at").to_pylist()}) == 1
+        every_id += ids
+    assert sorted(every_id) == list(range(40 * 12))
+
+
+def test_no_more_row_groups_than_allowed_are_handed_to_the_writing_threads_at_once(
+    target, monkeypatch
+) -> None:
+    monkeypatch.setattr(streamed_files, "ROW_GROUP_ROWS", 4)
+    monkeypatch.setattr(streamed_files, "WRITES_IN_FLIGHT", 2)
+    lock, busy, most = threading.Lock(), [0], [0]
+    write_group = ParquetFormatWriter.write
+
+    def counted(self: ParquetFormatWriter, table: pa.Table) -> None:
+        with lock:
+            busy[0] += 1
+            most[0] = max(most[0], busy[0])
+        try:
+            threading.Event().wait(0.002)  # long enough for others to pile up, were they let in
+            write_group(self, table)
+        finally:
+            with lock:
+                busy[0] -= 1
+
+    monkeypatch.setattr(ParquetFormatWriter, "write", counted)
+
+    write(target, batches=30, rows=12)
+
+    assert most[0] == 2
+
+
+def test_a_failed_row_group_is_raised_by_close_and_abort_waits_for_the_others(target, monkeypatch) -> None:
+    monkeypatch.setattr(streamed_files, "ROW_GROUP_ROWS", 3)
+    write_group = ParquetFormatWriter.write
+    writes = [0]
+
+    def failing(self: ParquetFormatWriter, table: pa.Table) -> None:
+        writes[0] += 1
+        if writes[0] == 5:
+            raise OSError("the disk is full")
+        write_group(self, table)
+
+    monkeypatch.setattr(ParquetFormatWriter, "write", failing)
+    writer = PartitionedWriter(target, lambda path: None)
+    for number in range(10):
+        writer.add(batch(number * 9, 9))
+
+    with pytest.raises(OSError, match="the disk is full"):
+        writer.close()
+    writer.abort()
+    assert all(write.done() for write in writer.writes)
