@@ -15,6 +15,7 @@ from typing import Any
 
 from pyiceberg.catalog import Catalog, load_catalog
 from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.io import PY_IO_IMPL
 from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table import Table, TableProperties
@@ -51,6 +52,8 @@ _PARTITION_FIELD_ID = 1000
 MIN_MANIFESTS_TO_MERGE = 16
 # Previous metadata files listed in metadata.json (older ones are deleted after each commit).
 PREVIOUS_METADATA_VERSIONS = 20
+# The catalog's FileIO, by the path pyiceberg imports it from.
+FILE_IO = "ingestion.dataplane.file_io.IngestionFileIO"
 TABLE_PROPERTIES = {
     "commit.retry.num-retries": "0",
     TableProperties.MANIFEST_MERGE_ENABLED: "true",
@@ -88,7 +91,12 @@ def get_catalog(settings: Settings | None = None) -> Catalog:
 
 @lru_cache(maxsize=8)
 def _catalog(settings: Settings) -> Catalog:
-    properties = {"type": "glue", "glue.region": settings.aws_region, "s3.region": settings.aws_region}
+    properties = {
+        "type": "glue",
+        "glue.region": settings.aws_region,
+        "s3.region": settings.aws_region,
+        PY_IO_IMPL: FILE_IO,  # fewer S3 round trips (:mod:`.file_io`)
+    }
     if settings.aws_endpoint_url:
         # Outside AWS (local stack, tests) both Glue and S3 are reached through one endpoint.
         properties |= {"glue.endpoint": settings.aws_endpoint_url, "s3.endpoint": settings.aws_endpoint_url}
