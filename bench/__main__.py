@@ -13,7 +13,9 @@ In one run, on the same generated files, each in a fresh process (:mod:`bench.ca
 5. 200 small uploads posted to the local stack at ~10 a second: how long after the last one
    the queue is drained (:mod:`bench.drain`);
 6. 100 small appends into one table, then reads and merges before and after the table's
-   maintenance (:mod:`bench.table_maintenance`).
+   maintenance (:mod:`bench.table_maintenance`);
+7. 5-row upserts of stored deals spread over the 1M-row collection (each in another data file),
+   one after the other in one process, as a warm validator takes a CRM sync's uploads.
 
 Case 1 also times validation alone (read, parse, every check; no merge) on the big file. It
 runs in rounds, every measurement side by side, after a warm-up round whose runs are discarded.
@@ -29,8 +31,6 @@ noisy, so the ratios are the result, not the absolute times.
 
 from __future__ import annotations
 
-import argparse
-import os
 import subprocess
 import sys
 import time
@@ -41,15 +41,14 @@ from typing import Any
 
 from bench import cold_start, drain, table_maintenance
 from bench.local_aws import LocalAws
+from bench.options import parse_args
 from bench.report import machine_info, render
 from bench.runs import Run, Series
-from bench.workload import DEFAULT_BUILD_CHUNKS, DEFAULT_ROWS, DEFAULT_SEED, Workload, prepare_files
+from bench.workload import Workload, prepare_files
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 CASE_TIMEOUT_SECONDS = 3 * 3600
-DEFAULT_SMALL_UPSERTS = 1000
-DEFAULT_MAINTENANCE_APPENDS = 100
 # Case 4's validator reads files up to this size and keeps up to this much of their rows on
 # local disk (the default limits would refuse its file at a larger --rows).
 HUGE_FILE_LIMIT_MIB = 4096
@@ -64,80 +63,11 @@ SERIES = (
     "case2_full",
     "case3",
     "case4",
+    "case7",
 )
 # The series case 1 measures in rounds, and the label of its warm-up round's runs.
 CASE_1 = ("s3_read", "arrow_parse", "naive", "validate", "case1a", "case1b")
 WARMUP = "warmup"
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--rows",
-        type=int,
-        default=int(os.environ.get("ROWS") or DEFAULT_ROWS),
-        help=f"rows of the big file (env ROWS; default {DEFAULT_ROWS:,}, ~100 MB); the large "
-        "collection scales with it",
-    )
-    parser.add_argument(
-        "--repeats",
-        type=int,
-        default=5,
-        help="counted runs of each quick case: S3 read, read_csv, increments (the minimum is the figure)",
-    )
-    parser.add_argument(
-        "--big-repeats",
-        type=int,
-        default=3,
-        help="counted rounds of case 1: naive, validation alone, 1a, 1b (each 1b on its own newly built"
-        " collection); a warm-up round runs before them, its runs discarded",
-    )
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--collection-rows", type=int, help="override the large collection's size")
-    parser.add_argument("--increment-rows", type=int, help="override the increment's size (default 10,000)")
-    parser.add_argument(
-        "--build-chunks", type=int, default=DEFAULT_BUILD_CHUNKS, help="uploads that build it"
-    )
-    parser.add_argument(
-        "--small-upserts",
-        type=int,
-        default=int(os.environ.get("SMALL_UPSERTS") or DEFAULT_SMALL_UPSERTS),
-        help="consecutive 5-row upserts of case 3 (env SMALL_UPSERTS; default 1,000; ROWS does not scale it)",
-    )
-    parser.add_argument(
-        "--drain-uploads",
-        type=int,
-        default=int(os.environ.get("DRAIN_UPLOADS") or drain.DEFAULT_UPLOADS),
-        help="small uploads of case 5 posted to the local stack (env DRAIN_UPLOADS; default 200)",
-    )
-    parser.add_argument(
-        "--maintenance-appends",
-        type=int,
-        default=DEFAULT_MAINTENANCE_APPENDS,
-        help="small appends of case 6 before the maintenance (default 100)",
-    )
-    parser.add_argument("--data-dir", type=Path, default=BENCH / "data")
-    parser.add_argument(
-        "--output",
-        type=Path,
-        help="where the results go (default bench/results.md at the default size, else a file beside it)",
-    )
-    parser.add_argument(
-        "--profile",
-        action="store_true",
-        help="also cProfile the ingest cases into the run's log directory (slower: ratios not comparable)",
-    )
-    args = parser.parse_args(argv)
-    if args.output is None:
-        # A quick, scaled-down run never overwrites the committed figures of the default size.
-        default = (args.rows, args.small_upserts, args.drain_uploads, args.maintenance_appends) == (
-            DEFAULT_ROWS,
-            DEFAULT_SMALL_UPSERTS,
-            drain.DEFAULT_UPLOADS,
-            DEFAULT_MAINTENANCE_APPENDS,
-        )
-        args.output = BENCH / ("results.md" if default else f"results.rows-{args.rows}.md")
-    return args
 
 
 class CaseRunner:
@@ -251,7 +181,7 @@ class Case1:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
+    args = parse_args(argv, __doc__.split("\n\n")[0])
     started = time.perf_counter()
     workload = Workload.scaled(
         args.rows,
@@ -321,6 +251,20 @@ def main(argv: list[str] | None = None) -> None:
                 runner.run("ingest", f"2-increment-{number}-into-large", collection="incremented", **ingest)
             )
         phases["case 2, without the build"] = time.perf_counter() - phase - built.process_seconds
+
+        phase = time.perf_counter()
+        print(f"Case 7: {args.spread_upserts} 5-row upserts spread over the large collection:", flush=True)
+        runs["case7"].append(
+            runner.run(
+                "spread-upserts",
+                "7-spread-upserts",
+                collection="incremented",
+                files=files.chunks,
+                request=f"{run_id}-spread",
+                uploads=args.spread_upserts,
+            )
+        )
+        phases["case 7"] = time.perf_counter() - phase
 
         phase = time.perf_counter()
         print(f"Case 3: {args.small_upserts:,} consecutive 5-row upserts into one table:", flush=True)

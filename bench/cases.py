@@ -22,6 +22,9 @@ Cases:
   and what the table's history holds at the end.
 - ``maintenance``: ``--uploads`` small appends, then reads and merges before and after the
   table's maintenance (:mod:`bench.table_maintenance`).
+- ``spread-upserts``: ``--uploads`` upserts of 5 stored deals each, picked at random from the
+  chunks the large collection was built from (``--files``), so that they sit in 5 different
+  data files: every upload's time, as a warm function sees it.
 """
 
 from __future__ import annotations
@@ -211,6 +214,73 @@ def small_upserts(args: argparse.Namespace) -> dict[str, Any]:
     return measure(work, args.profile)
 
 
+# Deals drawn from each chunk file for case 7's upserts to pick from.
+SPREAD_POOL = 50
+
+
+def spread_upserts(args: argparse.Namespace) -> dict[str, Any]:
+    import random
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from ingestion.dataplane import get_catalog, ingest_upload
+    from ingestion.schemas.deals import DEALS
+
+    import_data_plane()
+    settings = engine_settings(args)
+    get_catalog(settings)
+    picker = random.Random(7)
+    pool = []
+    for path in args.files:
+        with Path(path).open(encoding="utf-8") as handle:
+            names = handle.readline().strip().split(",")
+        chunk = pacsv.read_csv(
+            path,
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string())),
+        )
+        pool.append(chunk.take(picker.sample(range(chunk.num_rows), min(SPREAD_POOL, chunk.num_rows))))
+    stored = pa.concat_tables(pool)
+    version = stored.schema.get_field_index(DEALS.version_field)
+
+    def upsert(number: int) -> bytes:
+        """Five stored deals, each updated after anything stored (a version in 2031)."""
+        rows = stored.take(picker.sample(range(stored.num_rows), 5))
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(1_925_000_000 + 60 * number))
+        rows = rows.set_column(version, DEALS.version_field, pa.array([stamp] * 5))
+        buffer = io.BytesIO()
+        pacsv.write_csv(rows, buffer, write_options=pacsv.WriteOptions(quoting_style="needed"))
+        return buffer.getvalue()
+
+    def work() -> dict[str, Any]:
+        seconds, updated, inserted = [], [], []
+        figures: dict[str, Any] = {}
+        for number in range(args.uploads):
+            data = upsert(number)
+            start = time.perf_counter()
+            outcome = ingest_upload(
+                open_source=lambda data=data: io.BytesIO(data),
+                data_type=DEALS,
+                separator=",",
+                collection_id=args.collection,
+                request_id=f"{args.request}-{number}",
+                settings=settings,
+            )
+            seconds.append(time.perf_counter() - start)
+            figures = outcome_figures(outcome)
+            updated.append(figures["updated"])
+            inserted.append(figures["inserted"])
+        return {
+            "upload_seconds": seconds,
+            "updated_per_upload": updated,
+            "inserted_per_upload": inserted,
+            "row_count": figures.get("row_count", 0),
+        }
+
+    return measure(work, args.profile)
+
+
 CASES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "ingest": ingest,
     "validate": validate,
@@ -220,6 +290,7 @@ CASES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "s3-read": s3_read,
     "small-upserts": small_upserts,
     "maintenance": maintenance,
+    "spread-upserts": spread_upserts,
 }
 
 
@@ -232,11 +303,14 @@ def main() -> None:
     parser.add_argument("--database", help="Glue database of the collections' tables")
     parser.add_argument("--key", help="S3 key of the file")
     parser.add_argument("--file", help="local path of the file (arrow-parse)")
-    parser.add_argument("--files", nargs="*", default=[], help="local chunk files (build)")
+    parser.add_argument("--files", nargs="*", default=[], help="local chunk files (build, spread-upserts)")
     parser.add_argument("--collection", help="collection id")
     parser.add_argument("--request", help="upload request id")
     parser.add_argument(
-        "--uploads", type=int, default=1000, help="consecutive upserts (small-upserts), appends (maintenance)"
+        "--uploads",
+        type=int,
+        default=1000,
+        help="consecutive upserts (small-upserts, spread-upserts), appends (maintenance)",
     )
     parser.add_argument("--profile", type=Path, help="also write a cProfile of the timed work here")
     args = parser.parse_args()

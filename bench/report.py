@@ -17,6 +17,8 @@ from bench.runs import GIB, MIB, Run, Series, mib
 from bench.workload import DEFAULT_ROWS, FULL_COLLECTION_ROWS, Workload, WorkloadFiles
 
 RSS_LIMIT = 2 * GIB
+# "Well under a second" for a 5-row upsert into 1M rows (issue: small, frequent appends).
+SPREAD_UPSERT_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,24 @@ def targets(workload: Workload, series: dict[str, Series]) -> list[Target]:
             end / start <= 1.5,
         )
     )
+    first, fastest, median = spread_upserts(series["case7"])
+    found.append(
+        Target(
+            f"7: 5-row upsert of deals spread over the {large}, median of a warm validator's uploads",
+            f"{median:.2f} s (min {fastest:.2f}; first upload {first:.2f}, not counted)",
+            median,
+            "<= 0.5 s",
+            median <= SPREAD_UPSERT_SECONDS,
+        )
+    )
     return found
+
+
+def spread_upserts(series: Series) -> tuple[float, float, float]:
+    """Case 7: the first upload's time (a cold start of the table's caches, not counted), and the
+    minimum and median of the others."""
+    first, *rest = series.figure("upload_seconds")
+    return first, min(rest or [first]), statistics.median(rest or [first])
 
 
 def upload_medians(series: Series, window: int = 50) -> tuple[float, float, float]:
@@ -114,6 +133,8 @@ def checks(workload: Workload, series: dict[str, Series]) -> list[str]:
         ("case3", "row count", lambda run: run.figures["row_count"], 5),
         ("validate", "rows", lambda run: run.figures["rows"], big),
         ("case4", "inserted", lambda run: run.figures["inserted"], workload.huge_rows),
+        ("case7", "updated per upload", lambda run: set(run.figures["updated_per_upload"]), {5}),
+        ("case7", "inserted per upload", lambda run: set(run.figures["inserted_per_upload"]), {0}),
     ]
 
     def every_run(found: Series) -> list[tuple[str, Run]]:
@@ -244,7 +265,13 @@ def render(
         "|---|---|---|---|---|",
     ]
     for target in targets(workload, series):
-        ratio = f"{target.ratio:.2f} GiB" if "RSS" in target.label else f"{target.ratio:.2f}x"
+        ratio = (
+            f"{target.ratio:.2f} GiB"
+            if "RSS" in target.label
+            else f"{target.ratio:.2f} s"
+            if target.wanted.endswith(" s")
+            else f"{target.ratio:.2f}x"
+        )
         lines.append(
             f"| {target.label} | {target.measured} | {ratio} | {target.wanted} | **{target.verdict}** |"
         )

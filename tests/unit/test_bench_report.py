@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.report import checks, render, targets, upload_medians
+from bench.report import checks, render, spread_upserts, targets, upload_medians
 from bench.runs import MIB, Run, Series
 from bench.workload import Workload, WorkloadFiles
 
@@ -42,8 +42,20 @@ def every_series(**replaced: Series) -> dict[str, Series]:
             runs(100.0, row_count=5, upload_seconds=uploads, metadata_bytes=1, manifests=1, snapshots=1),
         ),
         "case4": Series("case4", runs(1.0, inserted=WORKLOAD.huge_rows, updated=0, row_count=1)),
+        "case7": spread(2.0, 0.3, 0.4, 0.5),
     }
     return found | replaced
+
+
+def spread(*seconds: float, updated: int = 5, inserted: int = 0) -> Series:
+    """Case 7: one run of 5-row upserts taking ``seconds`` each."""
+    figures = {
+        "upload_seconds": list(seconds),
+        "updated_per_upload": [updated] * len(seconds),
+        "inserted_per_upload": [inserted] * len(seconds),
+        "row_count": WORKLOAD.collection_rows,
+    }
+    return Series("case7", [run(sum(seconds), **figures)])
 
 
 def target(found: dict[str, Series], label_start: str):
@@ -165,3 +177,28 @@ def test_the_results_say_the_warm_up_round_was_discarded_and_show_minimum_and_me
 
 def test_without_a_warm_up_the_results_claim_none(tmp_path):
     assert "warm-up" not in rendered(tmp_path, every_series())
+
+
+def test_case_7_counts_a_warm_validator_s_uploads_and_wants_their_median_well_under_a_second():
+    assert spread_upserts(spread(2.0, 0.3, 0.4, 0.9)) == (2.0, 0.3, 0.4)  # the first is not counted
+
+    met = target(every_series(case7=spread(2.0, 0.3, 0.4, 0.5)), "7: 5-row upsert")
+    missed = target(every_series(case7=spread(0.1, 0.6, 0.7, 0.8)), "7: 5-row upsert")
+
+    assert (met.ratio, met.met) == (0.4, True)
+    assert (missed.ratio, missed.met) == (0.7, False)
+
+
+def test_case_7_fails_its_checks_when_an_upload_inserted_or_missed_a_deal():
+    assert checks(WORKLOAD, every_series()) == []
+    assert checks(WORKLOAD, every_series(case7=spread(0.3, 0.3, updated=4, inserted=1))) == [
+        "case7 run 0: updated per upload {4} (expected {5})",
+        "case7 run 0: inserted per upload {1} (expected {0})",
+    ]
+
+
+def test_case_7_s_target_is_shown_in_seconds(tmp_path):
+    text = rendered(tmp_path, every_series())
+
+    assert "median of a warm validator's uploads | 0.40 s (min 0.30; first upload 2.00, not counted)" in text
+    assert "| 0.40 s | <= 0.5 s | **PASS** |" in text
