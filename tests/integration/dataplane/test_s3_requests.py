@@ -1,5 +1,6 @@
-"""What a small upsert asks of S3: each table metadata file read once per process, and every
-file it writes sent in one PUT (no multipart upload for a file of a few KiB)."""
+"""What small upserts ask of S3: each table metadata file read at most once per process, none
+that the process wrote itself, and every file sent in one PUT (no multipart upload for a file of
+a few KiB)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,13 @@ from ingestion.schemas.deals import DEALS
 from ingestion.settings import Settings
 
 COLLECTION = "01jd3k7q9x0m5r2c8v4b6n1t3f"
+Request = tuple[str, str, str]
 
 
 @pytest.fixture
-def requests(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str]]:
+def requests(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> list[Request]:
     """(method, path, query) of every request to this test's bucket, as the S3 server saw it."""
-    monkeypatch.setattr(file_io, "METADATA_CACHE", MetadataCache(1 << 20))
-    seen: list[tuple[str, str, str]] = []
+    seen: list[Request] = []
     serve = DomainDispatcherApplication.__call__
 
     def counted(self, environ, start_response):  # type: ignore[no-untyped-def]
@@ -33,6 +34,11 @@ def requests(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> list[tuple[
 
     monkeypatch.setattr(DomainDispatcherApplication, "__call__", counted)
     return seen
+
+
+def another_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What another validator would have kept of the tables' metadata: nothing."""
+    monkeypatch.setattr(file_io, "METADATA_CACHE", MetadataCache(1 << 20))
 
 
 def upload(settings: Settings, data: bytes, request_id: str) -> None:
@@ -47,22 +53,32 @@ def upload(settings: Settings, data: bytes, request_id: str) -> None:
     assert outcome.status is UploadStatus.COMPLETED, outcome.message
 
 
-def test_small_upserts_read_each_metadata_file_once_and_write_each_file_in_one_put(
-    settings: Settings, sample_csv: bytes, requests: list[tuple[str, str, str]]
+def metadata(requests: list[Request], *methods: str) -> list[str]:
+    return [path for method, path, _ in requests if method in methods and "/metadata/" in path]
+
+
+def test_small_upserts_read_metadata_once_per_process_never_their_own_and_write_in_one_put(
+    settings: Settings, sample_csv: bytes, requests: list[Request], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    newer = sample_csv.replace(b"2024-06-18T12:30:45", b"2024-06-19T12:30:45")
+    another_process(monkeypatch)
+    upload(settings, sample_csv, "request-0")
+    first = len(requests)
+    upload(settings, sample_csv.replace(b"2024-06-18T12:30:45", b"2024-06-19T12:30:45"), "request-1")
+    # The same process again: it wrote or read every metadata file it needs.
+    assert metadata(requests[first:], "GET") == []
 
-    for number, data in enumerate((sample_csv, newer, newer.replace(b"2024-06-19", b"2024-06-20"))):
-        upload(settings, data, f"request-{number}")
+    another_process(monkeypatch)
+    second = len(requests)
+    upload(settings, sample_csv.replace(b"2024-06-18T12:30:45", b"2024-06-20T12:30:45"), "request-2")
+    mine = requests[second:]
+    reads = Counter(metadata(mine, "GET"))
+    assert reads, "a new process read no table metadata: the counting sees nothing"
+    assert max(reads.values()) == 1, reads.most_common(3)
 
-    table = get_catalog(settings).load_table(table_identifier(settings, COLLECTION, "deals"))
-    assert len(table.scan().to_arrow()) == 5
-    metadata_reads = Counter(path for method, path, _ in requests if method == "GET" and "/metadata/" in path)
-    assert metadata_reads, "the uploads read no table metadata: the counting sees nothing"
-    assert max(metadata_reads.values()) == 1, metadata_reads.most_common(3)
-    multipart = [(method, path) for method, path, query in requests if "upload" in query]
-    assert multipart == []
+    assert [(method, path) for method, path, query in requests if "upload" in query] == []  # multipart
     puts = [path for method, path, _ in requests if method == "PUT"]
     assert any(path.endswith(".parquet") for path in puts)
     assert any(path.endswith(".avro") for path in puts)
+    table = get_catalog(settings).load_table(table_identifier(settings, COLLECTION, "deals"))
     assert isinstance(table.io, IngestionFileIO)
+    assert len(table.scan().to_arrow()) == 5

@@ -79,3 +79,59 @@ def test_s3_files_are_opened_late_so_that_a_small_one_is_one_put() -> None:
     options = filesystem.__reduce__()[1][0]  # the options it was made with, as pickling sees them
     assert options["allow_delayed_open"] is True
     assert (options["endpoint_override"], options["region"]) == ("http://127.0.0.1:9", "eu-west-1")
+
+
+def test_a_metadata_file_written_here_is_never_read_back(tmp_path: Path) -> None:
+    location = str(tmp_path / "metadata" / "00001-6f1e.metadata.json")
+    io = IngestionFileIO()
+
+    output = io.new_output(location)
+    with output.create() as stream:
+        stream.write(b'{"format-version": ')
+        stream.write(b"2}")
+    assert Path(location).read_bytes() == b'{"format-version": 2}'  # in storage, in one piece
+    Path(location).unlink()  # what is read next can only come from what was kept
+
+    assert len(output) == len(b'{"format-version": 2}')
+    assert io.new_input(location).open().read() == b'{"format-version": 2}'
+
+
+def test_a_metadata_file_whose_writing_failed_is_neither_stored_nor_kept(tmp_path: Path) -> None:
+    location = str(tmp_path / "metadata" / "snap-2-m0.avro")
+    io = IngestionFileIO()
+
+    def write() -> None:
+        with io.new_output(location).create() as stream:
+            stream.write(b"half a manifest")
+            raise RuntimeError("encoding failed")
+
+    with pytest.raises(RuntimeError, match="encoding failed"):
+        write()
+
+    assert not Path(location).exists()
+    assert not io.new_input(location).exists()
+
+
+def test_an_existing_metadata_file_is_not_overwritten_unless_asked(tmp_path: Path) -> None:
+    location = tmp_path / "metadata" / "00002-6f1e.metadata.json"
+    location.parent.mkdir()
+    location.write_bytes(b"first")
+    output = IngestionFileIO().new_output(str(location))
+
+    with pytest.raises(FileExistsError):
+        output.create()
+    with output.create(overwrite=True) as stream:
+        stream.write(b"second")
+    assert location.read_bytes() == b"second"
+
+
+def test_a_data_file_is_written_straight_to_storage(tmp_path: Path) -> None:
+    location = tmp_path / "data" / "part.parquet"
+    location.parent.mkdir()
+
+    with IngestionFileIO().new_output(str(location)).create() as stream:
+        stream.write(b"rows")
+
+    assert location.read_bytes() == b"rows"
+    location.write_bytes(b"other rows")
+    assert IngestionFileIO().new_input(str(location)).open().read() == b"other rows"

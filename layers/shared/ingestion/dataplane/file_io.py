@@ -12,7 +12,10 @@ and write the table's own metadata. Two things cut them without changing a byte 
   deleted. So their bytes are kept after the first read (up to :data:`METADATA_CACHE_BYTES`,
   least recently used first out), and a merge's planning, its commit and the next upload
   on a warm function read each one from S3 once instead of a HEAD and a GET every time.
-  Data files are not cached: they are large, and read once per merge.
+  The ones this process writes are kept as written, once S3 has them: the next upload of
+  the table on a warm function reads none of its own commit's metadata back, and the
+  writer learns a manifest's length without a HEAD. Data files are not cached: they are
+  large, and read once per merge.
 
 The catalog names this class with pyiceberg's ``py-io-impl`` property
 (:func:`.tables.get_catalog`), so every table it loads, and every FileIO made from its
@@ -40,6 +43,8 @@ from pyiceberg.io import (
     S3_SESSION_TOKEN,
     InputFile,
     InputStream,
+    OutputFile,
+    OutputStream,
 )
 from pyiceberg.io.pyarrow import PyArrowFileIO
 from pyiceberg.typedef import Properties
@@ -120,6 +125,61 @@ class _CachedMetadataFile(InputFile):
         return pa.BufferReader(self._content())  # type: ignore[return-value]  # a NativeFile
 
 
+class _WrittenMetadata:
+    """An output stream that holds a metadata file's bytes, and on close sends them to S3 in
+    one write and keeps them in :data:`METADATA_CACHE`."""
+
+    def __init__(self, location: str, target: OutputFile, overwrite: bool) -> None:
+        self._location = location
+        self._target = target
+        self._overwrite = overwrite
+        self._chunks: list[bytes] = []
+        self._closed = False
+
+    def write(self, data: bytes) -> int:
+        self._chunks.append(bytes(data))
+        return len(data)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        content = b"".join(self._chunks)
+        with self._target.create(overwrite=self._overwrite) as stream:
+            stream.write(content)
+        METADATA_CACHE.put(self._location, content)  # only once S3 has it
+
+    def __enter__(self) -> _WrittenMetadata:
+        return self
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if error is None:
+            self.close()
+
+
+class _CachedMetadataOutput(OutputFile):
+    """A table metadata file to write: its bytes kept once written (see the module docstring)."""
+
+    def __init__(self, location: str, target: OutputFile) -> None:
+        super().__init__(location)
+        self._target = target
+
+    def __len__(self) -> int:
+        content = METADATA_CACHE.get(self.location)
+        return len(content) if content is not None else len(self._target)
+
+    def exists(self) -> bool:
+        return METADATA_CACHE.get(self.location) is not None or self._target.exists()
+
+    def to_input_file(self) -> InputFile:
+        return _CachedMetadataFile(self.location, self._target.to_input_file())
+
+    def create(self, overwrite: bool = False) -> OutputStream:
+        if not overwrite and self.exists():
+            raise FileExistsError(f"Cannot create file, already exists: {self.location}")
+        return _WrittenMetadata(self.location, self._target, overwrite=True)  # type: ignore[return-value]
+
+
 class IngestionFileIO(PyArrowFileIO):
     """PyArrow's FileIO, writing small files to S3 in one request and reading table metadata once."""
 
@@ -129,6 +189,10 @@ class IngestionFileIO(PyArrowFileIO):
     def new_input(self, location: str) -> InputFile:  # type: ignore[override]
         source = super().new_input(location)
         return _CachedMetadataFile(location, source) if is_immutable_metadata(location) else source
+
+    def new_output(self, location: str) -> OutputFile:  # type: ignore[override]
+        target = super().new_output(location)
+        return _CachedMetadataOutput(location, target) if is_immutable_metadata(location) else target
 
     def _initialize_s3_fs(self, netloc: str | None) -> FileSystem:
         # The properties the catalog sets (:func:`.tables.get_catalog`), and credentials only
