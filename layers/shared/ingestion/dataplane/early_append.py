@@ -1,11 +1,11 @@
 """Writing a large file's rows as data files while the file is still being validated.
 
-Validation parses and checks on one core; writing the accepted rows as Parquet (encoding,
-compression) took about as long again after it, with a second core idle all along (Lambda gives
-2 vCPUs at 3 GB). So once a file's kept rows pass ``EARLY_WRITE_AFTER_MIB`` (by default the
-largest file a group commit takes, :mod:`.group_merge`), each batch validation keeps is also
-handed to a background thread, which writes it into one Parquet file per partition
-(:mod:`.streamed_files`) while validation goes on.
+Writing the accepted rows as Parquet (encoding, compression) costs about as much CPU as
+validating them, and once took as long again after validation (Lambda gives 2 vCPUs at 3 GB,
+and validation alone keeps them only partly busy). So once a file's kept rows pass
+``EARLY_WRITE_AFTER_MIB`` (by default the largest file a group commit takes,
+:mod:`.group_merge`), each batch validation keeps is also handed to a background thread, which
+writes it into one Parquet file per partition (:mod:`.streamed_files`) while validation goes on.
 
 Those files are *speculative*: nothing refers to them until the merge commits them, and it does
 so only when they are exactly the rows the merge would write, laid out as it would:
