@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import threading
 from collections.abc import Iterator
 
@@ -14,6 +15,7 @@ from ingestion.dataplane.records import RawBatch, UnreadableFile
 from ingestion.dataplane.validation import validate_file
 from ingestion.domain import IngestOptions
 from ingestion.schemas.deals import DEALS
+from ingestion.schemas.spec import FieldType, spec_from_declaration
 
 WAIT = 10.0
 
@@ -135,3 +137,24 @@ def test_a_many_batch_file_keeps_every_good_row_and_places_a_late_bad_one(rows, 
     assert progress == sorted(set(progress))
     assert progress[-1] == len(many)
     checked.close()
+
+
+def test_a_reader_that_starts_over_is_read_from_the_start_again_with_nothing_kept_twice() -> None:
+    items = spec_from_declaration(
+        "items",
+        [("sku", FieldType.STRING, True), ("count", FieldType.INTEGER, False)],
+        key="sku",
+        version_field=None,
+    )
+    # The first blocks show "count" always null; a late "9" (text) makes the NDJSON reader start
+    # the file over reading it as text: the second pass must be the only one kept.
+    lines = [{"sku": f"s{number}", "count": None} for number in range(3000)] + [{"sku": "late", "count": "9"}]
+    data = "".join(json.dumps(line) + "\n" for line in lines).encode()
+
+    checked = validate_file(lambda: io.BytesIO(data), items, ",", max_errors=10, block_size=16 << 10)
+
+    assert checked.accepts(), checked.message
+    assert checked.processed_lines == 3001
+    assert checked.table is not None
+    assert checked.table.num_rows == 3001
+    assert checked.table.column("count").to_pylist()[-2:] == [None, 9]
