@@ -132,4 +132,4 @@ def test_a_failed_row_group_is_raised_by_close_and_abort_waits_for_the_others(ta
     with pytest.raises(OSError, match="the disk is full"):
         writer.close()
     writer.abort()
-    assert all(write.done() for write in writer.writes)
+    assert all(partition.writing.done() for partition in writer.partitions.values() if partition.writing)

@@ -125,7 +125,6 @@ class PartitionedWriter:
         self.full: list[_OpenFile] = []  # files past the target size, followed by another
         self.executor = ExecutorFactory.get_or_create()
         self.room = threading.BoundedSemaphore(WRITES_IN_FLIGHT)
-        self.writes: list[Future[None]] = []
 
     def add(self, batch: pa.RecordBatch) -> None:
         rows = conform_rows(pa.Table.from_batches([batch]), self.schema)
@@ -146,18 +145,23 @@ class PartitionedWriter:
         """Write what is left, close every file and describe it, on pyiceberg's writing threads."""
         for partition in self.partitions.values():
             self._flush(partition)
-        for write in self.writes:
-            write.result()  # the first failed write's error, if any
+        for write in self._last_writes():
+            write.result()  # a failed write's error, if any
         return list(self.executor.map(self._describe, self._files()))
 
     def abort(self) -> None:
         """Close the files as they are, only for them to be deleted."""
-        wait(self.writes)  # a file is not closed under a write, whatever came of the writes
+        wait(self._last_writes())  # a file is not closed under a write, whatever came of the writes
         for file in self._files():
             try:
                 file.writer.close()
             except Exception:
                 logger.debug("data file left unfinished", extra={"path": file.path})
+
+    def _last_writes(self) -> list[Future[None]]:
+        """Each partition's last row group handed over: it ends after every earlier one of its
+        partition (it waits for the one before it), and fails if any of them failed."""
+        return [partition.writing for partition in self.partitions.values() if partition.writing]
 
     def _files(self) -> list[_OpenFile]:
         return self.full + [partition.file for partition in self.partitions.values() if partition.file]
@@ -197,8 +201,6 @@ class PartitionedWriter:
         except BaseException:
             self.room.release()
             raise
-        self.writes = [write for write in self.writes if not write.done() or write.exception()]
-        self.writes.append(partition.writing)
 
     def _write(self, file: _OpenFile, rows: list[pa.Table], previous: Future[None] | None) -> None:
         """One row group, on a writing thread, after the partition's row group before it.
