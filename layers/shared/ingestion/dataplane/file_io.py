@@ -129,10 +129,9 @@ class _WrittenMetadata:
     """An output stream that holds a metadata file's bytes, and on close sends them to S3 in
     one write and keeps them in :data:`METADATA_CACHE`."""
 
-    def __init__(self, location: str, target: OutputFile, overwrite: bool) -> None:
+    def __init__(self, location: str, target: OutputFile) -> None:
         self._location = location
         self._target = target
-        self._overwrite = overwrite
         self._chunks: list[bytes] = []
         self._closed = False
 
@@ -145,7 +144,8 @@ class _WrittenMetadata:
             return
         self._closed = True
         content = b"".join(self._chunks)
-        with self._target.create(overwrite=self._overwrite) as stream:
+        # Whether the file may exist was settled when it was created (:meth:`_CachedMetadataOutput.create`).
+        with self._target.create(overwrite=True) as stream:
             stream.write(content)
         METADATA_CACHE.put(self._location, content)  # only once S3 has it
 
@@ -169,7 +169,7 @@ class _CachedMetadataOutput(OutputFile):
         return len(content) if content is not None else len(self._target)
 
     def exists(self) -> bool:
-        return METADATA_CACHE.get(self.location) is not None or self._target.exists()
+        return self.to_input_file().exists()
 
     def to_input_file(self) -> InputFile:
         return _CachedMetadataFile(self.location, self._target.to_input_file())
@@ -177,7 +177,7 @@ class _CachedMetadataOutput(OutputFile):
     def create(self, overwrite: bool = False) -> OutputStream:
         if not overwrite and self.exists():
             raise FileExistsError(f"Cannot create file, already exists: {self.location}")
-        return _WrittenMetadata(self.location, self._target, overwrite=True)  # type: ignore[return-value]
+        return _WrittenMetadata(self.location, self._target)  # type: ignore[return-value]
 
 
 class IngestionFileIO(PyArrowFileIO):
