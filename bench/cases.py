@@ -35,12 +35,32 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from bench.measuring import engine_settings, import_data_plane, measure, outcome_figures, s3_client
 from bench.table_maintenance import maintenance
 
 CHUNK = 1 << 20
+
+
+def timed_upload(
+    settings: Any, collection: str, request_id: str, open_source: Callable[[], BinaryIO]
+) -> tuple[float, dict[str, Any]]:
+    """One ``deals`` file through the validator's processing (``ingest_upload``): its seconds, and
+    its outcome's figures (raising unless it completed)."""
+    from ingestion.dataplane import ingest_upload
+    from ingestion.schemas.deals import DEALS
+
+    start = time.perf_counter()
+    outcome = ingest_upload(
+        open_source=open_source,
+        data_type=DEALS,
+        separator=",",
+        collection_id=collection,
+        request_id=request_id,
+        settings=settings,
+    )
+    return time.perf_counter() - start, outcome_figures(outcome)
 
 
 def ingest(args: argparse.Namespace) -> dict[str, Any]:
@@ -93,8 +113,7 @@ def validate(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def build(args: argparse.Namespace) -> dict[str, Any]:
-    from ingestion.dataplane import get_catalog, ingest_upload
-    from ingestion.schemas.deals import DEALS
+    from ingestion.dataplane import get_catalog
 
     import_data_plane()
     settings = engine_settings(args)
@@ -103,17 +122,13 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
     def work() -> dict[str, Any]:
         chunk_seconds, figures = [], {}
         for number, path in enumerate(args.files):
-            start = time.perf_counter()
-            outcome = ingest_upload(
-                open_source=lambda path=path: Path(path).open("rb"),  # noqa: SIM115 - the engine closes it
-                data_type=DEALS,
-                separator=",",
-                collection_id=args.collection,
-                request_id=f"{args.request}-{number}",
-                settings=settings,
+            seconds, figures = timed_upload(
+                settings,
+                args.collection,
+                f"{args.request}-{number}",
+                lambda path=path: Path(path).open("rb"),  # noqa: SIM115 - the engine closes it
             )
-            chunk_seconds.append(time.perf_counter() - start)
-            figures = outcome_figures(outcome)
+            chunk_seconds.append(seconds)
         return {"chunk_seconds": chunk_seconds, "row_count": figures.get("row_count", 0)}
 
     return measure(work, args.profile)
@@ -168,8 +183,7 @@ def s3_read(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def small_upserts(args: argparse.Namespace) -> dict[str, Any]:
-    from ingestion.dataplane import get_catalog, ingest_upload, table_identifier
-    from ingestion.schemas.deals import DEALS
+    from ingestion.dataplane import get_catalog, table_identifier
 
     import_data_plane()
     settings, s3 = engine_settings(args), s3_client(args)
@@ -190,17 +204,10 @@ def small_upserts(args: argparse.Namespace) -> dict[str, Any]:
         seconds = []
         for number in range(args.uploads):
             data = sync(number)
-            start = time.perf_counter()
-            outcome = ingest_upload(
-                open_source=lambda data=data: io.BytesIO(data),
-                data_type=DEALS,
-                separator=",",
-                collection_id=args.collection,
-                request_id=f"{args.request}-{number}",
-                settings=settings,
+            upload_seconds, _ = timed_upload(
+                settings, args.collection, f"{args.request}-{number}", lambda data=data: io.BytesIO(data)
             )
-            seconds.append(time.perf_counter() - start)
-            outcome_figures(outcome)
+            seconds.append(upload_seconds)
         table = get_catalog(settings).load_table(table_identifier(settings, args.collection, "deals"))
         bucket, key = table.metadata_location.removeprefix("s3://").split("/", 1)
         return {
@@ -224,7 +231,7 @@ def spread_upserts(args: argparse.Namespace) -> dict[str, Any]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from ingestion.dataplane import get_catalog, ingest_upload
+    from ingestion.dataplane import get_catalog
     from ingestion.schemas.deals import DEALS
 
     import_data_plane()
@@ -258,17 +265,10 @@ def spread_upserts(args: argparse.Namespace) -> dict[str, Any]:
         figures: dict[str, Any] = {}
         for number in range(args.uploads):
             data = upsert(number)
-            start = time.perf_counter()
-            outcome = ingest_upload(
-                open_source=lambda data=data: io.BytesIO(data),
-                data_type=DEALS,
-                separator=",",
-                collection_id=args.collection,
-                request_id=f"{args.request}-{number}",
-                settings=settings,
+            upload_seconds, figures = timed_upload(
+                settings, args.collection, f"{args.request}-{number}", lambda data=data: io.BytesIO(data)
             )
-            seconds.append(time.perf_counter() - start)
-            figures = outcome_figures(outcome)
+            seconds.append(upload_seconds)
             updated.append(figures["updated"])
             inserted.append(figures["inserted"])
         return {
