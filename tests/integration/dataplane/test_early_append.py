@@ -90,6 +90,13 @@ def load(settings: Settings, collection: str) -> Table:
     return get_catalog(settings).load_table(table_identifier(settings, collection, "deals"))
 
 
+def early_holding_the_late_rows(settings: Settings) -> Table:
+    """The early collection's table, once shown to hold exactly the rows of the late one."""
+    early, late = load(settings, EARLY), load(settings, LATE)
+    assert early.scan().to_arrow().sort_by("id").equals(late.scan().to_arrow().sort_by("id"))
+    return early
+
+
 def stored_objects(settings: Settings, collection: str) -> set[str]:
     location = table_location(settings, collection, "deals")
     bucket, prefix = location.removeprefix("s3://").split("/", 1)
@@ -138,8 +145,7 @@ def test_rows_written_during_validation_make_the_table_the_merge_writes(
     assert early_commits == [True]
     assert (early.rows_inserted, early.rows_updated, early.row_count) == (300, 0, 300)
     assert early.model_dump(exclude={"snapshot_id"}) == late.model_dump(exclude={"snapshot_id"})
-    early_table, late_table = load(settings, EARLY), load(settings, LATE)
-    assert early_table.scan().to_arrow().sort_by("id").equals(late_table.scan().to_arrow().sort_by("id"))
+    early_table, late_table = early_holding_the_late_rows(settings), load(settings, LATE)
     early_files, late_files = files_by_partition(early_table), files_by_partition(late_table)
     assert early_files.keys() == late_files.keys()
     assert len(early_files) == 12
@@ -195,13 +201,7 @@ def test_keys_out_of_order_are_written_by_the_merge(settings, early_settings, ea
 
     assert early_commits == []  # the writing stopped at the first key out of order
     assert early.model_dump(exclude={"snapshot_id"}) == late.model_dump(exclude={"snapshot_id"})
-    early_table = load(settings, EARLY)
-    assert (
-        early_table.scan()
-        .to_arrow()
-        .sort_by("id")
-        .equals(load(settings, LATE).scan().to_arrow().sort_by("id"))
-    )
+    early_table = early_holding_the_late_rows(settings)
     assert all(row_groups == 1 for _, row_groups, *_ in files_by_partition(early_table).values())
     assert stored_objects(settings, EARLY) == referenced_files(early_table)
 
@@ -219,13 +219,7 @@ def test_an_upsert_of_stored_rows_is_written_by_the_merge(
         assert (outcome.rows_inserted, outcome.rows_updated, outcome.row_count) == (100, 100, 300)
 
     assert early_commits == [True]  # the first file's merge only: the second updates rows
-    early_table = load(settings, EARLY)
-    assert (
-        early_table.scan()
-        .to_arrow()
-        .sort_by("id")
-        .equals(load(settings, LATE).scan().to_arrow().sort_by("id"))
-    )
+    early_table = early_holding_the_late_rows(settings)
     assert stored_objects(settings, EARLY) == referenced_files(early_table)
 
 
