@@ -330,15 +330,17 @@ def _rewrite(
         )
     else:
         kept = ArrowScan(metadata, table.io, schema, AlwaysTrue()).to_table(affected)
-    kept = kept.filter(pc.invert(pc.is_in(kept.column(key), value_set=plan.replaced_keys)))
-    merged = pa.concat_tables([conform_rows(kept, schema), rows]).sort_by([(key, "ascending")])
+    # The kept rows and the new ones, sorted on the key in each file: one copy of the rows.
+    merged = pa.concat_tables([conform_rows(kept, schema), rows])
+    kept_mask = pc.invert(pc.is_in(kept.column(key), value_set=plan.replaced_keys)).combine_chunks()
+    keep = pa.concat_arrays([kept_mask, pa.repeat(True, rows.num_rows)])
     overwrite = BoundedOverwrite(
         operation=Operation.OVERWRITE, transaction=transaction, io=table.io, snapshot_properties=properties
     )
     with overwrite:
         for task in affected:
             overwrite.delete_data_file(task.file)
-        for data_file in write_data_files(metadata, merged, table.io):
+        for data_file in write_data_files(metadata, merged, table.io, sort_key=key, keep=keep):
             overwrite.append_data_file(data_file)
     return overwrite.snapshot_id
 

@@ -110,11 +110,9 @@ def _compact(table: Table) -> Table:
     with rewrite:
         for tasks in small:
             rows = ArrowScan(metadata, table.io, schema, AlwaysTrue()).to_table(tasks)
-            if key is not None:
-                rows = rows.sort_by([(key, "ascending")])
             for task in tasks:
                 rewrite.delete_data_file(task.file)
-            for data_file in write_data_files(metadata, rows, table.io):
+            for data_file in write_data_files(metadata, rows, table.io, sort_key=key):
                 rewrite.append_data_file(data_file)
     return transaction.commit_transaction()
 

@@ -222,10 +222,19 @@ def _chunks(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
         yield pa.Table.from_batches(pending)
 
 
-def _write(transaction: CachedTransaction, table: Table, rows: pa.Table, written: _Written) -> None:
+def _write(
+    transaction: CachedTransaction,
+    table: Table,
+    rows: pa.Table,
+    written: _Written,
+    *,
+    sort_key: str | None = None,
+    keep: pa.Array | None = None,
+) -> None:
     # Each write names its files with a uuid of its own (see .writing): two writes sharing one
     # would name files alike, the second overwriting the first.
-    written.files += write_data_files(transaction.table_metadata, rows, table.io)
+    metadata = transaction.table_metadata
+    written.files += write_data_files(metadata, rows, table.io, sort_key=sort_key, keep=keep)
 
 
 def _note_replaced(plan: MergePlan, files: list[FileScanTask], written: _Written) -> None:
@@ -250,8 +259,8 @@ def _rewrite_replaced(transaction: CachedTransaction, table: Table, key: str, wr
     for task, replaced_keys in written.replaced.values():
         kept = ArrowScan(metadata, table.io, schema, AlwaysTrue()).to_table([task])
         gone = pa.chunked_array(replaced_keys).combine_chunks()
-        kept = kept.filter(pc.invert(pc.is_in(kept.column(key), value_set=gone)))
-        _write(transaction, table, conform_rows(kept, schema).sort_by([(key, "ascending")]), written)
+        keep = pc.invert(pc.is_in(kept.column(key), value_set=gone))
+        _write(transaction, table, conform_rows(kept, schema), written, sort_key=key, keep=keep)
 
 
 def _commit(

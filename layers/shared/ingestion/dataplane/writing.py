@@ -25,12 +25,30 @@ from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.utils.properties import property_as_int
 
 _PARTITION = "__partition"
+_SORT_KEY = "__sort_key"
 
 
-def write_data_files(table_metadata: TableMetadata, rows: pa.Table, io: FileIO) -> list[DataFile]:
-    """``rows`` (in the table's schema) written as data files, each in one partition."""
+def write_data_files(
+    table_metadata: TableMetadata,
+    rows: pa.Table,
+    io: FileIO,
+    *,
+    sort_key: str | None = None,
+    keep: pa.Array | None = None,
+) -> list[DataFile]:
+    """``rows`` (in the table's schema) written as data files, each in one partition.
+
+    With ``sort_key``, each file holds its rows sorted on that column; with ``keep`` (a mask
+    over ``rows``), only the rows it marks are written. Both happen in the one reorder that
+    groups the rows by partition: each is a copy of every column otherwise.
+    """
     spec = table_metadata.spec()
-    if rows.num_rows == 0:
+    if len(spec.fields) != 1:
+        if keep is not None:
+            rows = rows.filter(keep)
+        if sort_key is not None:
+            rows = rows.sort_by([(sort_key, "ascending")])
+    if rows.num_rows == 0 or (keep is not None and not pc.any(keep).as_py()):
         return []
     if len(spec.fields) != 1:
         return list(
@@ -38,7 +56,7 @@ def write_data_files(table_metadata: TableMetadata, rows: pa.Table, io: FileIO) 
         )
     field = spec.fields[0]
     schema = table_metadata.schema()
-    rows, values = by_partition(rows, field, schema)
+    rows, values = by_partition(rows, field, schema, sort_key=sort_key, keep=keep)
     target = property_as_int(
         table_metadata.properties,
         TableProperties.WRITE_TARGET_FILE_SIZE_BYTES,
@@ -66,18 +84,38 @@ def write_data_files(table_metadata: TableMetadata, rows: pa.Table, io: FileIO) 
     return list(write_file(io=io, table_metadata=table_metadata, tasks=tasks))
 
 
-def by_partition(rows: pa.Table, field: PartitionField, schema: Schema) -> tuple[pa.Table, pa.Array]:
-    """``rows`` with the rows of each value of partition ``field`` together (a stable reorder,
-    only if needed), and those values, computed once."""
+def by_partition(
+    rows: pa.Table,
+    field: PartitionField,
+    schema: Schema,
+    *,
+    sort_key: str | None = None,
+    keep: pa.Array | None = None,
+) -> tuple[pa.Table, pa.Array]:
+    """``rows`` with the rows of each value of partition ``field`` together, and those values,
+    computed once.
+
+    The reorder is stable, and done only if needed, unless ``sort_key`` orders each
+    partition's rows on that column or ``keep`` (a mask over ``rows``) drops some: the sort
+    runs on the partition values and keys alone, and every column is copied once.
+    """
     source = schema.find_field(field.source_id)
     column = schema.find_column_name(field.source_id)
-    values = field.transform.pyarrow_transform(source.field_type)(rows.column(column)).combine_chunks()
-    if not _grouped(values):
-        order = pc.sort_indices(
-            pa.table({_PARTITION: values}), sort_keys=[(_PARTITION, "ascending", "at_end")]
-        )
-        rows, values = rows.take(order), values.take(order)
-    return rows, values
+    kept = pc.indices_nonzero(keep) if keep is not None else None
+
+    def selected(name: str) -> pa.ChunkedArray | pa.Array:
+        return rows.column(name) if kept is None else rows.column(name).take(kept)
+
+    values = field.transform.pyarrow_transform(source.field_type)(selected(column)).combine_chunks()
+    if sort_key is None and kept is None and _grouped(values):
+        return rows, values
+    order_by = {_PARTITION: values} | ({_SORT_KEY: selected(sort_key)} if sort_key is not None else {})
+    order = pc.sort_indices(
+        pa.table(order_by),
+        sort_keys=[(_PARTITION, "ascending", "at_end")]
+        + ([(_SORT_KEY, "ascending", "at_end")] if sort_key is not None else []),
+    )
+    return rows.take(order if kept is None else kept.take(order)), values.take(order)
 
 
 def _grouped(values: pa.Array) -> bool:
