@@ -36,6 +36,7 @@ from pyiceberg.types import (
     TimestamptzType,
 )
 
+from ingestion.dataplane import manifest_entries
 from ingestion.observability import logger
 from ingestion.schemas.spec import DataTypeSpec, FieldSpec, FieldType
 from ingestion.settings import Settings, get_settings
@@ -100,6 +101,7 @@ def _catalog(settings: Settings) -> Catalog:
     if settings.aws_endpoint_url:
         # Outside AWS (local stack, tests) both Glue and S3 are reached through one endpoint.
         properties |= {"glue.endpoint": settings.aws_endpoint_url, "s3.endpoint": settings.aws_endpoint_url}
+    manifest_entries.install()  # each manifest decoded once per process
     return load_catalog("ingestion", **properties)
 
 
