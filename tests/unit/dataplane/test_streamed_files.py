@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from pyiceberg.io import load_file_io
-from pyiceberg.io.pyarrow import ParquetFormatWriter
+from pyiceberg.io.pyarrow import DataFileStatistics, ParquetFormatWriter, PyArrowFile
 from pyiceberg.table.metadata import new_table_metadata
 
 from ingestion.dataplane import streamed_files
@@ -133,3 +133,51 @@ def test_a_failed_row_group_is_raised_by_close_and_abort_waits_for_the_others(ta
         writer.close()
     writer.abort()
     assert all(partition.writing.done() for partition in writer.partitions.values() if partition.writing)
+
+
+def test_each_file_is_described_with_its_size_on_disk_without_asking_the_storage(target, monkeypatch) -> None:
+    monkeypatch.setattr(streamed_files, "ROW_GROUP_ROWS", 5)
+
+    def no_lookup(self: object) -> int:
+        raise AssertionError("the size of a file just written is asked of the storage")
+
+    monkeypatch.setattr(PyArrowFile, "__len__", no_lookup)
+    writer = PartitionedWriter(target, lambda path: None)
+    for number in range(8):
+        writer.add(batch(number * 12, 12))
+
+    files = writer.close()
+
+    assert len(files) == MONTHS
+    for data_file in files:
+        assert (
+            data_file.file_size_in_bytes == Path(data_file.file_path.removeprefix("file://")).stat().st_size
+        )
+
+
+def test_a_file_is_closed_while_another_partitions_last_row_group_is_still_being_written(
+    target, monkeypatch
+) -> None:
+    monkeypatch.setattr(streamed_files, "ROW_GROUP_ROWS", 1000)  # one row group per file, at close
+    first_closed, waited = threading.Event(), []
+    write_group, close_file = ParquetFormatWriter.write, streamed_files._SizedParquetWriter.close
+
+    def write(self: ParquetFormatWriter, table: pa.Table) -> None:
+        if table.column("at")[0].as_py().month == 2:
+            waited.append(first_closed.wait(timeout=5))  # in vain, were the closes to wait for every write
+        write_group(self, table)
+
+    def close(self: streamed_files._SizedParquetWriter) -> DataFileStatistics:
+        statistics = close_file(self)
+        first_closed.set()
+        return statistics
+
+    monkeypatch.setattr(ParquetFormatWriter, "write", write)
+    monkeypatch.setattr(streamed_files._SizedParquetWriter, "close", close)
+    writer = PartitionedWriter(target, lambda path: None)
+    writer.add(batch(0, 30))
+
+    files = writer.close()
+
+    assert waited == [True]
+    assert sorted(data_file.record_count for data_file in files) == [10, 10, 10]

@@ -13,6 +13,12 @@ the work and runs outside the GIL, so it takes whatever core is free. A partitio
 are written in the order they were made (each write waits for the one before it in the same
 partition), and at most :data:`WRITES_IN_FLIGHT` wait or run at once, so that a writer falling
 behind holds back the caller instead of piling up rows in memory.
+
+What is left once the caller is done is the writer's tail, and the job waits for it: each file
+is closed (its footer written, its bytes sent) as soon as its own last row group is written,
+while other partitions' are still encoded; a file's size is taken from its stream rather than
+asked of S3; and row groups are cast to the columns pyiceberg writes (with their field ids)
+rather than converted column by column, since the rows already have the table's types.
 """
 
 from __future__ import annotations
@@ -25,9 +31,14 @@ from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-from pyiceberg.io import FileIO, OutputFile
+from pyiceberg.io import FileIO
 from pyiceberg.io.fileformat import FileFormatFactory
-from pyiceberg.io.pyarrow import ParquetFormatWriter, _to_requested_schema, pyarrow_to_schema
+from pyiceberg.io.pyarrow import (
+    DataFileStatistics,
+    ParquetFormatWriter,
+    _to_requested_schema,
+    pyarrow_to_schema,
+)
 from pyiceberg.manifest import DataFile, DataFileContent, FileFormat
 from pyiceberg.partitioning import PartitionFieldValue, PartitionKey
 from pyiceberg.schema import Schema, sanitize_column_names
@@ -72,13 +83,26 @@ class WriteTarget:
         )
 
 
+class _SizedParquetWriter(ParquetFormatWriter):
+    """pyiceberg's Parquet writer, noting the size of the file it wrote: the file's description
+    needs it, and asking S3 for it is a HEAD per file."""
+
+    size: int | None = None
+
+    def close(self) -> DataFileStatistics:
+        if self.size is None and self._writer is not None and self._fos is not None:
+            self._writer.close()  # the footer: the file is whole, and its stream knows its length
+            self.size = self._fos.tell()
+        return super().close()
+
+
 @dataclass
 class _OpenFile:
     path: str
     partition: PartitionKey | None
-    writer: ParquetFormatWriter
-    output: OutputFile
+    writer: _SizedParquetWriter
     written_bytes: int = 0
+    writing: Future[None] | None = None  # its last row group handed to the writing threads
 
 
 @dataclass
@@ -121,19 +145,15 @@ class PartitionedWriter:
         self.write_uuid = uuid.uuid4()
         self.task_ids = itertools.count()
         self.partitions: dict[object, _Partition] = {}
-        self.rows_schema: Schema | None = None
+        self.file_arrow_schema: pa.Schema | None = None
         self.full: list[_OpenFile] = []  # files past the target size, followed by another
         self.executor = ExecutorFactory.get_or_create()
         self.room = threading.BoundedSemaphore(WRITES_IN_FLIGHT)
 
     def add(self, batch: pa.RecordBatch) -> None:
         rows = conform_rows(pa.Table.from_batches([batch]), self.schema)
-        if self.rows_schema is None:
-            self.rows_schema = pyarrow_to_schema(
-                rows.schema,
-                name_mapping=self.schema.name_mapping,
-                format_version=self.target.metadata.format_version,
-            )
+        if self.file_arrow_schema is None:
+            self.file_arrow_schema = self._file_arrow_schema(rows.schema)
         if self.field is None:
             self._append(None, rows)
             return
@@ -141,13 +161,38 @@ class PartitionedWriter:
         for start, stop in runs(values):
             self._append(values[start].as_py(), rows.slice(start, stop - start))
 
+    def _file_arrow_schema(self, rows: pa.Schema) -> pa.Schema:
+        """The columns as pyiceberg writes them (with their field ids), for rows shaped as
+        ``rows``: learned once, from pyiceberg's own conversion of an empty batch. Rows here
+        already have the table's types (:func:`.commits.conform_rows`), so each row group is
+        then only cast to it, not converted column by column."""
+        empty = pa.RecordBatch.from_pylist([], schema=rows)
+        rows_schema = pyarrow_to_schema(
+            rows, name_mapping=self.schema.name_mapping, format_version=self.target.metadata.format_version
+        )
+        return _to_requested_schema(
+            requested_schema=self.file_schema,
+            file_schema=rows_schema,
+            batch=empty,
+            downcast_ns_timestamp_to_us=self.downcast,
+            include_field_ids=True,
+            format_model=self.format_model,
+        ).schema
+
     def close(self) -> list[DataFile]:
-        """Write what is left, close every file and describe it, on pyiceberg's writing threads."""
-        for partition in self.partitions.values():
-            self._flush(partition)
-        for write in self._last_writes():
-            write.result()  # a failed write's error, if any
-        return list(self.executor.map(self._describe, self._files()))
+        """Write what is left, close every file and describe it, on pyiceberg's writing threads:
+        each file as soon as its last row group is written, while other partitions' still are."""
+        # Each file's last row group is handed over before its close, so it is running or
+        # done when the close waits for it: the closes cannot hold every thread of the pool.
+        closing = [self.executor.submit(self._describe, file) for file in self.full]
+        try:
+            for partition in self.partitions.values():
+                self._flush(partition)
+                if partition.file is not None:
+                    closing.append(self.executor.submit(self._describe, partition.file))
+        finally:
+            wait(closing)  # no file is still closing when an error reaches the caller, who aborts
+        return [close.result() for close in closing]  # a failed write's error, if any
 
     def abort(self) -> None:
         """Close the files as they are, only for them to be deleted."""
@@ -197,7 +242,7 @@ class PartitionedWriter:
         partition.waiting, partition.waiting_rows, partition.waiting_bytes = [], 0, 0
         self.room.acquire()
         try:
-            partition.writing = self.executor.submit(self._write, current, rows, previous)
+            partition.writing = current.writing = self.executor.submit(self._write, current, rows, previous)
         except BaseException:
             self.room.release()
             raise
@@ -210,18 +255,7 @@ class PartitionedWriter:
         try:
             if previous is not None:
                 previous.result()
-            batches = [
-                _to_requested_schema(
-                    requested_schema=self.file_schema,
-                    file_schema=self.rows_schema,  # type: ignore[arg-type]
-                    batch=batch,
-                    downcast_ns_timestamp_to_us=self.downcast,
-                    include_field_ids=True,
-                    format_model=self.format_model,
-                )
-                for batch in pa.concat_tables(rows).to_batches()
-            ]
-            file.writer.write(pa.Table.from_batches(batches))
+            file.writer.write(pa.concat_tables(rows).cast(self.file_arrow_schema))
         finally:
             self.room.release()
 
@@ -230,17 +264,19 @@ class PartitionedWriter:
         path = self.locations.new_data_location(data_file_name=name, partition_key=key)
         self.on_path(path)
         output = self.target.io.new_output(path)
-        writer = ParquetFormatWriter(output, self.file_schema, self.target.metadata.properties)
-        return _OpenFile(path=path, partition=key, writer=writer, output=output)
+        writer = _SizedParquetWriter(output, self.file_schema, self.target.metadata.properties)
+        return _OpenFile(path=path, partition=key, writer=writer)
 
     def _describe(self, file: _OpenFile) -> DataFile:
+        if file.writing is not None:
+            file.writing.result()  # its last row group, written (or its error)
         statistics = file.writer.close()
         return DataFile.from_args(
             content=DataFileContent.DATA,
             file_path=file.path,
             file_format=FileFormat.PARQUET,
             partition=file.partition.partition if file.partition else Record(),
-            file_size_in_bytes=len(file.output),
+            file_size_in_bytes=file.writer.size,
             sort_order_id=None,
             spec_id=self.target.metadata.default_spec_id,
             equality_ids=None,
