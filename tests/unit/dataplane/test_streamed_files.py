@@ -181,3 +181,32 @@ def test_a_file_is_closed_while_another_partitions_last_row_group_is_still_being
 
     assert waited == [True]
     assert sorted(data_file.record_count for data_file in files) == [10, 10, 10]
+
+
+def test_only_columns_whose_first_values_repeat_get_a_dictionary(target) -> None:
+    writer = PartitionedWriter(target, lambda path: None)
+    rows = 3000
+    first = batch(0, rows)  # distinct ids; three months, each moment repeated a thousand times
+    writer.add(first)
+
+    files = writer.close()
+
+    assert writer.dictionary == ["at"]
+    for data_file in files:
+        metadata = pq.ParquetFile(data_file.file_path.removeprefix("file://")).metadata
+        chunks = {
+            metadata.row_group(0).column(i).path_in_schema: metadata.row_group(0).column(i) for i in (0, 1)
+        }
+        assert chunks["at"].has_dictionary_page
+        assert not chunks["id"].has_dictionary_page
+
+
+def test_too_few_first_rows_to_judge_leave_every_column_its_dictionary(target) -> None:
+    writer = PartitionedWriter(target, lambda path: None)
+    writer.add(batch(0, streamed_files.DICTIONARY_SAMPLE_ROWS - 1))
+
+    files = writer.close()
+
+    assert writer.dictionary is None
+    metadata = pq.ParquetFile(files[0].file_path.removeprefix("file://")).metadata
+    assert all(metadata.row_group(0).column(i).has_dictionary_page for i in (0, 1))
