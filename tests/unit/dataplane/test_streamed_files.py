@@ -10,10 +10,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from pyiceberg.io import load_file_io
-from pyiceberg.io.pyarrow import DataFileStatistics, ParquetFormatWriter, PyArrowFile
+from pyiceberg.io.pyarrow import ParquetFormatWriter, PyArrowFile
+from pyiceberg.manifest import DataFile
 from pyiceberg.table.metadata import new_table_metadata
 
-from ingestion.dataplane import streamed_files
+from ingestion.dataplane import parquet_files, streamed_files
+from ingestion.dataplane.parquet_files import ParquetDataFile
 from ingestion.dataplane.streamed_files import PartitionedWriter, WriteTarget
 from ingestion.dataplane.tables import (
     TABLE_PROPERTIES,
@@ -160,20 +162,20 @@ def test_a_file_is_closed_while_another_partitions_last_row_group_is_still_being
 ) -> None:
     monkeypatch.setattr(streamed_files, "ROW_GROUP_ROWS", 1000)  # one row group per file, at close
     first_closed, waited = threading.Event(), []
-    write_group, close_file = ParquetFormatWriter.write, streamed_files._SizedParquetWriter.close
+    write_group, close_file = ParquetFormatWriter.write, ParquetDataFile.close
 
     def write(self: ParquetFormatWriter, table: pa.Table) -> None:
         if table.column("at")[0].as_py().month == 2:
             waited.append(first_closed.wait(timeout=5))  # in vain, were the closes to wait for every write
         write_group(self, table)
 
-    def close(self: streamed_files._SizedParquetWriter) -> DataFileStatistics:
-        statistics = close_file(self)
+    def close(self: ParquetDataFile) -> DataFile:
+        described = close_file(self)
         first_closed.set()
-        return statistics
+        return described
 
     monkeypatch.setattr(ParquetFormatWriter, "write", write)
-    monkeypatch.setattr(streamed_files._SizedParquetWriter, "close", close)
+    monkeypatch.setattr(ParquetDataFile, "close", close)
     writer = PartitionedWriter(target, lambda path: None)
     writer.add(batch(0, 30))
 
@@ -191,7 +193,7 @@ def test_only_columns_whose_first_values_repeat_get_a_dictionary(target) -> None
 
     files = writer.close()
 
-    assert writer.dictionary == ["at"]
+    assert writer.layout.dictionary == ["at"]
     for data_file in files:
         metadata = pq.ParquetFile(data_file.file_path.removeprefix("file://")).metadata
         chunks = {
@@ -203,10 +205,10 @@ def test_only_columns_whose_first_values_repeat_get_a_dictionary(target) -> None
 
 def test_too_few_first_rows_to_judge_leave_every_column_its_dictionary(target) -> None:
     writer = PartitionedWriter(target, lambda path: None)
-    writer.add(batch(0, streamed_files.DICTIONARY_SAMPLE_ROWS - 1))
+    writer.add(batch(0, parquet_files.DICTIONARY_MIN_SAMPLE_ROWS - 1))
 
     files = writer.close()
 
-    assert writer.dictionary is None
+    assert writer.layout.dictionary is None
     metadata = pq.ParquetFile(files[0].file_path.removeprefix("file://")).metadata
     assert all(metadata.row_group(0).column(i).has_dictionary_page for i in (0, 1))

@@ -6,7 +6,7 @@ batch's rows to their partition's file (rows keep their order within a partition
 partition's rows as one row group once :data:`ROW_GROUP_ROWS` of them are waiting, so that the
 encoding keeps pace with the batches. A file past the table's target size is followed by a new
 one. Each file is written and described (:class:`~pyiceberg.manifest.DataFile`, its statistics
-read from the Parquet footer) with pyiceberg's own writer and code, as ``write_file`` does.
+read from the Parquet footer) with pyiceberg's own writer and code (:mod:`.parquet_files`).
 
 Row groups are encoded on pyiceberg's writing threads, not on the caller's: encoding is most of
 the work and runs outside the GIL, so it takes whatever core is free. A partition's row groups
@@ -16,9 +16,7 @@ behind holds back the caller instead of piling up rows in memory.
 
 What is left once the caller is done is the writer's tail, and the job waits for it: each file
 is closed (its footer written, its bytes sent) as soon as its own last row group is written,
-while other partitions' are still encoded; a file's size is taken from its stream rather than
-asked of S3; and row groups are cast to the columns pyiceberg writes (with their field ids)
-rather than converted column by column, since the rows already have the table's types.
+while other partitions' are still encoded. Each file is a :class:`.parquet_files.ParquetDataFile`.
 """
 
 from __future__ import annotations
@@ -31,27 +29,18 @@ from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-import pyarrow.compute as pc
-from pyiceberg.io import FileIO, OutputFile
-from pyiceberg.io.fileformat import FileFormatFactory
-from pyiceberg.io.pyarrow import (
-    DataFileStatistics,
-    ParquetFormatWriter,
-    _to_requested_schema,
-    pyarrow_to_schema,
-)
-from pyiceberg.manifest import DataFile, DataFileContent, FileFormat
+from pyiceberg.io import FileIO
+from pyiceberg.manifest import DataFile
 from pyiceberg.partitioning import PartitionFieldValue, PartitionKey
-from pyiceberg.schema import Schema, sanitize_column_names
-from pyiceberg.table import DOWNCAST_NS_TIMESTAMP_TO_US_ON_WRITE, TableProperties
+from pyiceberg.schema import Schema
+from pyiceberg.table import TableProperties
 from pyiceberg.table.locations import load_location_provider
 from pyiceberg.table.metadata import TableMetadata
-from pyiceberg.typedef import Properties, Record
 from pyiceberg.utils.concurrent import ExecutorFactory
-from pyiceberg.utils.config import Config
 from pyiceberg.utils.properties import property_as_int
 
 from ingestion.dataplane.commits import conform_rows
+from ingestion.dataplane.parquet_files import FileLayout, ParquetDataFile
 from ingestion.dataplane.writing import by_partition, runs
 from ingestion.observability import logger
 
@@ -59,30 +48,6 @@ from ingestion.observability import logger
 ROW_GROUP_ROWS = 8192
 # Row groups handed to the writing threads and not yet written: enough to keep both cores busy.
 WRITES_IN_FLIGHT = 4
-# A column is dictionary-encoded when at most this share of the first rows' values are distinct,
-# judged on the first batch if it has at least DICTIONARY_SAMPLE_ROWS rows (else every column is).
-DICTIONARY_MAX_DISTINCT = 0.5
-DICTIONARY_SAMPLE_ROWS = 1000
-
-
-def dictionary_columns(rows: pa.Table) -> list[str] | None:
-    """The columns worth a dictionary, judged on the first rows written: those whose values
-    repeat. None (every column, Parquet's default) when there are too few rows to judge.
-
-    Arrow drops a column's dictionary only once it passes the dictionary page limit, which a
-    row group of :data:`ROW_GROUP_ROWS` distinct values never reaches: it would build, for
-    nothing, a dictionary as large as the column. On the 100 MB bench file this choice keeps 19
-    of 35 columns' dictionaries and takes Parquet encoding from 0.66 to 0.48 s of CPU, and the
-    files from 26 to 22 MiB.
-    """
-    if rows.num_rows < DICTIONARY_SAMPLE_ROWS:
-        return None
-    limit = DICTIONARY_MAX_DISTINCT * rows.num_rows
-    return [
-        field.name
-        for field, column in zip(rows.schema, rows.columns, strict=True)
-        if not pa.types.is_nested(field.type) and pc.count_distinct(column).as_py() <= limit
-    ]
 
 
 @dataclass(frozen=True)
@@ -108,32 +73,9 @@ class WriteTarget:
         )
 
 
-class _SizedParquetWriter(ParquetFormatWriter):
-    """pyiceberg's Parquet writer, noting the size of the file it wrote (the file's description
-    needs it, and asking S3 for it is a HEAD per file), with a dictionary for the columns named
-    (every column when None)."""
-
-    size: int | None = None
-
-    def __init__(
-        self, output: OutputFile, file_schema: Schema, properties: Properties, dictionary: list[str] | None
-    ) -> None:
-        super().__init__(output, file_schema, properties)
-        if dictionary is not None:
-            self._parquet_writer_kwargs["use_dictionary"] = dictionary
-
-    def close(self) -> DataFileStatistics:
-        if self.size is None and self._writer is not None and self._fos is not None:
-            self._writer.close()  # the footer: the file is whole, and its stream knows its length
-            self.size = self._fos.tell()
-        return super().close()
-
-
 @dataclass
 class _OpenFile:
-    path: str
-    partition: PartitionKey | None
-    writer: _SizedParquetWriter
+    file: ParquetDataFile
     written_bytes: int = 0
     writing: Future[None] | None = None  # its last row group handed to the writing threads
 
@@ -164,8 +106,6 @@ class PartitionedWriter:
         self.target = target
         self.on_path = on_path
         self.schema: Schema = metadata.schema()
-        sanitized = sanitize_column_names(self.schema)
-        self.file_schema = sanitized if sanitized != self.schema else self.schema
         self.field = spec.fields[0] if spec.fields else None
         self.locations = load_location_provider(metadata.location, metadata.properties)
         self.target_bytes = property_as_int(
@@ -173,46 +113,24 @@ class PartitionedWriter:
             TableProperties.WRITE_TARGET_FILE_SIZE_BYTES,
             TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT,
         )
-        self.format_model = FileFormatFactory.get(FileFormat.PARQUET)
-        self.downcast = Config().get_bool(DOWNCAST_NS_TIMESTAMP_TO_US_ON_WRITE) or False
         self.write_uuid = uuid.uuid4()
         self.task_ids = itertools.count()
         self.partitions: dict[object, _Partition] = {}
-        self.file_arrow_schema: pa.Schema | None = None
-        self.dictionary: list[str] | None = None
+        self.layout: FileLayout | None = None  # learned from the first rows
         self.full: list[_OpenFile] = []  # files past the target size, followed by another
         self.executor = ExecutorFactory.get_or_create()
         self.room = threading.BoundedSemaphore(WRITES_IN_FLIGHT)
 
     def add(self, batch: pa.RecordBatch) -> None:
         rows = conform_rows(pa.Table.from_batches([batch]), self.schema)
-        if self.file_arrow_schema is None:
-            self.file_arrow_schema = self._file_arrow_schema(rows.schema)
-            self.dictionary = dictionary_columns(rows.cast(self.file_arrow_schema))
+        if self.layout is None:
+            self.layout = FileLayout.of(self.target.metadata, rows)
         if self.field is None:
             self._append(None, rows)
             return
         rows, values = by_partition(rows, self.field, self.schema)
         for start, stop in runs(values):
             self._append(values[start].as_py(), rows.slice(start, stop - start))
-
-    def _file_arrow_schema(self, rows: pa.Schema) -> pa.Schema:
-        """The columns as pyiceberg writes them (with their field ids), for rows shaped as
-        ``rows``: learned once, from pyiceberg's own conversion of an empty batch. Rows here
-        already have the table's types (:func:`.commits.conform_rows`), so each row group is
-        then only cast to it, not converted column by column."""
-        empty = pa.RecordBatch.from_pylist([], schema=rows)
-        rows_schema = pyarrow_to_schema(
-            rows, name_mapping=self.schema.name_mapping, format_version=self.target.metadata.format_version
-        )
-        return _to_requested_schema(
-            requested_schema=self.file_schema,
-            file_schema=rows_schema,
-            batch=empty,
-            downcast_ns_timestamp_to_us=self.downcast,
-            include_field_ids=True,
-            format_model=self.format_model,
-        ).schema
 
     def close(self) -> list[DataFile]:
         """Write what is left, close every file and describe it, on pyiceberg's writing threads:
@@ -234,9 +152,9 @@ class PartitionedWriter:
         wait(self._last_writes())  # a file is not closed under a write, whatever came of the writes
         for file in self._files():
             try:
-                file.writer.close()
+                file.file.abort()
             except Exception:
-                logger.debug("data file left unfinished", extra={"path": file.path})
+                logger.debug("data file left unfinished", extra={"path": file.file.path})
 
     def _last_writes(self) -> list[Future[None]]:
         """Each partition's last row group handed over: it ends after every earlier one of its
@@ -290,7 +208,7 @@ class PartitionedWriter:
         try:
             if previous is not None:
                 previous.result()
-            file.writer.write(pa.concat_tables(rows).cast(self.file_arrow_schema))
+            file.file.write(pa.concat_tables(rows))
         finally:
             self.room.release()
 
@@ -298,25 +216,10 @@ class PartitionedWriter:
         name = f"00000-{next(self.task_ids)}-{self.write_uuid}.parquet"  # as pyiceberg names them
         path = self.locations.new_data_location(data_file_name=name, partition_key=key)
         self.on_path(path)
-        output = self.target.io.new_output(path)
-        writer = _SizedParquetWriter(
-            output, self.file_schema, self.target.metadata.properties, self.dictionary
-        )
-        return _OpenFile(path=path, partition=key, writer=writer)
+        assert self.layout is not None  # noqa: S101 - a file opens for rows added
+        return _OpenFile(ParquetDataFile(self.layout, self.target.io, path, key))
 
     def _describe(self, file: _OpenFile) -> DataFile:
         if file.writing is not None:
             file.writing.result()  # its last row group, written (or its error)
-        statistics = file.writer.close()
-        return DataFile.from_args(
-            content=DataFileContent.DATA,
-            file_path=file.path,
-            file_format=FileFormat.PARQUET,
-            partition=file.partition.partition if file.partition else Record(),
-            file_size_in_bytes=file.writer.size,
-            sort_order_id=None,
-            spec_id=self.target.metadata.default_spec_id,
-            equality_ids=None,
-            key_metadata=None,
-            **statistics.to_serialized_dict(),
-        )
+        return file.file.close()

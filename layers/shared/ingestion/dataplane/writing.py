@@ -4,25 +4,30 @@ pyiceberg splits a partitioned write by filtering the whole table once per parti
 file spanning 13 months was filtered 13 times (a second of the 100 MB benchmark). Rows here
 are computed their partition value once, reordered only if they are not already grouped by it
 (a stable sort, so rows keep the key order the merge gave them), and written as zero-copy
-slices, one run of equal values at a time, with pyiceberg's own file writer. Any other spec
-than one partition field goes to pyiceberg's general path.
+slices, one run of equal values at a time, with pyiceberg's own file writer
+(:mod:`.parquet_files`). Any other spec than one partition field goes to pyiceberg's general path.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import uuid
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.io import FileIO
-from pyiceberg.io.pyarrow import _dataframe_to_data_files, bin_pack_arrow_table, pyarrow_to_schema, write_file
+from pyiceberg.io.pyarrow import _dataframe_to_data_files, bin_pack_arrow_table
 from pyiceberg.manifest import DataFile
 from pyiceberg.partitioning import PartitionField, PartitionFieldValue, PartitionKey
 from pyiceberg.schema import Schema
-from pyiceberg.table import TableProperties, WriteTask
+from pyiceberg.table import TableProperties
+from pyiceberg.table.locations import load_location_provider
 from pyiceberg.table.metadata import TableMetadata
+from pyiceberg.utils.concurrent import ExecutorFactory
 from pyiceberg.utils.properties import property_as_int
+
+from ingestion.dataplane.parquet_files import FileLayout, ParquetDataFile
 
 _PARTITION = "__partition"
 _SORT_KEY = "__sort_key"
@@ -62,26 +67,33 @@ def write_data_files(
         TableProperties.WRITE_TARGET_FILE_SIZE_BYTES,
         TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT,
     )
-    task_schema = pyarrow_to_schema(
-        rows.schema, name_mapping=schema.name_mapping, format_version=table_metadata.format_version
-    )
-    write_uuid, counter = uuid.uuid4(), itertools.count()
-    tasks = (
-        WriteTask(
-            write_uuid=write_uuid,
-            task_id=next(counter),
-            record_batches=batches,
-            partition_key=PartitionKey(
-                field_values=[PartitionFieldValue(field=field, value=values[start].as_py())],
-                partition_spec=spec,
-                schema=schema,
-            ),
-            schema=task_schema,
+    layout = FileLayout.of(table_metadata, rows)
+    locations = load_location_provider(table_metadata.location, table_metadata.properties)
+    write_uuid = uuid.uuid4()
+    files: list[tuple[PartitionKey, list[pa.RecordBatch]]] = []
+    for start, stop in runs(values):
+        key = PartitionKey(
+            field_values=[PartitionFieldValue(field=field, value=values[start].as_py())],
+            partition_spec=spec,
+            schema=schema,
         )
-        for start, stop in runs(values)
-        for batches in bin_pack_arrow_table(rows.slice(start, stop - start), target)  # type: ignore[arg-type]
-    )
-    return list(write_file(io=io, table_metadata=table_metadata, tasks=tasks))
+        part = rows.slice(start, stop - start)
+        files += [(key, batches) for batches in bin_pack_arrow_table(part, target)]  # type: ignore[arg-type]
+
+    def write(number: int) -> DataFile:
+        key, batches = files[number]
+        name = f"00000-{number}-{write_uuid}.parquet"  # as pyiceberg names them
+        data_file = ParquetDataFile(layout, io, locations.new_data_location(name, partition_key=key), key)
+        try:
+            data_file.write(pa.Table.from_batches(batches))
+        except BaseException:
+            with contextlib.suppress(Exception):  # the write's error is the one to raise
+                data_file.abort()
+            raise
+        return data_file.close()
+
+    # One file per thread of pyiceberg's writing pool, as its own write_file does.
+    return list(ExecutorFactory.get_or_create().map(write, range(len(files))))
 
 
 def by_partition(
