@@ -65,7 +65,9 @@ def written(metadata: TableMetadata, rows: pa.Table, **options: object) -> dict[
         months = {moment.month for moment in stored.column("at").to_pylist()}
         assert len(months) == 1, "a file holds one partition"
         assert data_file.record_count == stored.num_rows
-        assert data_file.file_size_in_bytes == Path(data_file.file_path.removeprefix("file://")).stat().st_size
+        assert (
+            data_file.file_size_in_bytes == Path(data_file.file_path.removeprefix("file://")).stat().st_size
+        )
         by_month[months.pop()] = stored.column("id").to_pylist()
     return by_month
 
