@@ -75,7 +75,7 @@ class WriteTarget:
 
 @dataclass
 class _OpenFile:
-    file: ParquetDataFile
+    parquet: ParquetDataFile
     written_bytes: int = 0
     writing: Future[None] | None = None  # its last row group handed to the writing threads
 
@@ -152,9 +152,9 @@ class PartitionedWriter:
         wait(self._last_writes())  # a file is not closed under a write, whatever came of the writes
         for file in self._files():
             try:
-                file.file.abort()
+                file.parquet.abort()
             except Exception:
-                logger.debug("data file left unfinished", extra={"path": file.file.path})
+                logger.debug("data file left unfinished", extra={"path": file.parquet.path})
 
     def _last_writes(self) -> list[Future[None]]:
         """Each partition's last row group handed over: it ends after every earlier one of its
@@ -208,7 +208,7 @@ class PartitionedWriter:
         try:
             if previous is not None:
                 previous.result()
-            file.file.write(pa.concat_tables(rows))
+            file.parquet.write(pa.concat_tables(rows))
         finally:
             self.room.release()
 
@@ -222,4 +222,4 @@ class PartitionedWriter:
     def _describe(self, file: _OpenFile) -> DataFile:
         if file.writing is not None:
             file.writing.result()  # its last row group, written (or its error)
-        return file.file.close()
+        return file.parquet.close()
