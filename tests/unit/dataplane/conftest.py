@@ -1,4 +1,5 @@
-"""Helpers for the data-plane unit tests: deals files built from the API's own sample.
+"""Helpers for the data-plane unit tests: deals files built from the API's own sample, and a
+small table on local disk to write data files for.
 
 No network here: files are bytes in memory, opened afresh on each call as the S3 opener does.
 """
@@ -12,8 +13,28 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pytest
+from pyiceberg.table.metadata import TableMetadata, new_table_metadata
+
+from ingestion.dataplane.tables import (
+    TABLE_PROPERTIES,
+    data_type_properties,
+    iceberg_schema,
+    partition_spec,
+    sort_order,
+)
+from ingestion.schemas.spec import DataTypeSpec, FieldSpec, FieldType
 
 SAMPLE = Path(__file__).resolve().parents[3] / "events" / "deals.csv"
+# A data type of two columns, partitioned by the month of "at" as the real ones are.
+EVENTS = DataTypeSpec(
+    name="events",
+    key="id",
+    version_field="at",
+    fields=(
+        FieldSpec(name="id", type=FieldType.INTEGER, required=True),
+        FieldSpec(name="at", type=FieldType.DATETIME, required=True),
+    ),
+)
 
 
 def sample_rows() -> list[dict[str, str]]:
@@ -55,3 +76,16 @@ def write_csv() -> Callable[..., bytes]:
 @pytest.fixture
 def open_bytes() -> Callable[[bytes], Callable[[], BinaryIO]]:
     return opener
+
+
+@pytest.fixture
+def events_table(tmp_path: Path) -> TableMetadata:
+    """A new table of ``events`` (an integer id, a moment ``at``) under ``tmp_path``."""
+    schema = iceberg_schema(EVENTS)
+    return new_table_metadata(
+        schema=schema,
+        partition_spec=partition_spec(EVENTS, schema),
+        sort_order=sort_order(EVENTS, schema),
+        location=f"file://{tmp_path}/events",
+        properties=TABLE_PROPERTIES | data_type_properties(EVENTS),
+    )

@@ -17,19 +17,6 @@ def empty_cache(monkeypatch: pytest.MonkeyPatch) -> MetadataCache:
     return cache
 
 
-def test_the_least_recently_used_files_leave_once_the_bytes_pass_the_limit() -> None:
-    cache = MetadataCache(10)
-    cache.put("a", b"1234")
-    cache.put("b", b"1234")
-    assert cache.get("a") == b"1234"  # now "b" is the least recently used
-    cache.put("c", b"1234")
-
-    assert (cache.get("a"), cache.get("b"), cache.get("c")) == (b"1234", None, b"1234")
-    cache.put("huge", b"x" * 11)
-    assert cache.get("huge") is None
-    assert cache.get("a") == b"1234"  # a file over the limit pushes nothing out
-
-
 @pytest.mark.parametrize(
     ("location", "immutable"),
     [

@@ -1,5 +1,4 @@
-"""Manifest entries: a committed manifest decoded once per process, one being written every time,
-the number kept bounded."""
+"""Manifest entries: a committed manifest decoded once per process, one being written every time."""
 
 from __future__ import annotations
 
@@ -103,19 +102,3 @@ def test_the_same_file_with_other_inherited_values_or_a_manifest_being_written_i
     committed(written, sequence_number=5).fetch_manifest_entry(io, discard_deleted=False)  # type: ignore[arg-type]
     assert io.opened == 4
     assert {entry.sequence_number for entry in entries} == {5}
-
-
-def test_the_least_recently_used_manifests_leave_once_the_entries_pass_the_limit(tmp_path: Path) -> None:
-    cache = ManifestEntryCache(5)
-    first, second, third = (("a", True, 1, 1, 0), ("b", True, 1, 1, 0), ("c", True, 1, 1, 0))
-    entries = tuple(ManifestEntry.from_args() for _ in range(2))
-    cache.put(first, entries)
-    cache.put(second, entries)
-    assert cache.get(first) == entries  # now the second is the least recently used
-    cache.put(third, entries)
-
-    assert (cache.get(first), cache.get(second), cache.get(third)) == (entries, None, entries)
-    assert len(cache) == 4
-    cache.put(("huge", True, 1, 1, 0), tuple(ManifestEntry.from_args() for _ in range(6)))
-    assert cache.get(("huge", True, 1, 1, 0)) is None
-    assert len(cache) == 4  # a manifest over the limit pushes nothing out

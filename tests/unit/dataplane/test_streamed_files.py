@@ -12,43 +12,18 @@ import pytest
 from pyiceberg.io import load_file_io
 from pyiceberg.io.pyarrow import ParquetFormatWriter, PyArrowFile
 from pyiceberg.manifest import DataFile
-from pyiceberg.table.metadata import new_table_metadata
+from pyiceberg.table.metadata import TableMetadata
 
 from ingestion.dataplane import parquet_files, streamed_files
 from ingestion.dataplane.parquet_files import ParquetDataFile
 from ingestion.dataplane.streamed_files import PartitionedWriter, WriteTarget
-from ingestion.dataplane.tables import (
-    TABLE_PROPERTIES,
-    data_type_properties,
-    iceberg_schema,
-    partition_spec,
-    sort_order,
-)
-from ingestion.schemas.spec import DataTypeSpec, FieldSpec, FieldType
 
-EVENTS = DataTypeSpec(
-    name="events",
-    key="id",
-    version_field="at",
-    fields=(
-        FieldSpec(name="id", type=FieldType.INTEGER, required=True),
-        FieldSpec(name="at", type=FieldType.DATETIME, required=True),
-    ),
-)
 MONTHS = 3
 
 
 @pytest.fixture
-def target(tmp_path: Path) -> WriteTarget:
-    schema = iceberg_schema(EVENTS)
-    metadata = new_table_metadata(
-        schema=schema,
-        partition_spec=partition_spec(EVENTS, schema),
-        sort_order=sort_order(EVENTS, schema),
-        location=f"file://{tmp_path}/events",
-        properties=TABLE_PROPERTIES | data_type_properties(EVENTS),
-    )
-    return WriteTarget(metadata, load_file_io({}, metadata.location))
+def target(events_table: TableMetadata) -> WriteTarget:
+    return WriteTarget(events_table, load_file_io({}, events_table.location))
 
 
 def batch(first: int, rows: int) -> pa.RecordBatch:

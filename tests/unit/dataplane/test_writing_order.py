@@ -8,41 +8,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 from pyiceberg.io import load_file_io
-from pyiceberg.table.metadata import TableMetadata, new_table_metadata
+from pyiceberg.table.metadata import TableMetadata
 
-from ingestion.dataplane.tables import (
-    TABLE_PROPERTIES,
-    data_type_properties,
-    iceberg_schema,
-    partition_spec,
-    sort_order,
-)
 from ingestion.dataplane.writing import write_data_files
-from ingestion.schemas.spec import DataTypeSpec, FieldSpec, FieldType
-
-EVENTS = DataTypeSpec(
-    name="events",
-    key="id",
-    version_field="at",
-    fields=(
-        FieldSpec(name="id", type=FieldType.INTEGER, required=True),
-        FieldSpec(name="at", type=FieldType.DATETIME, required=True),
-    ),
-)
-
-
-@pytest.fixture
-def metadata(tmp_path: Path) -> TableMetadata:
-    schema = iceberg_schema(EVENTS)
-    return new_table_metadata(
-        schema=schema,
-        partition_spec=partition_spec(EVENTS, schema),
-        sort_order=sort_order(EVENTS, schema),
-        location=f"file://{tmp_path}/events",
-        properties=TABLE_PROPERTIES | data_type_properties(EVENTS),
-    )
 
 
 def events(ids: list[int]) -> pa.Table:
@@ -72,13 +41,13 @@ def written(metadata: TableMetadata, rows: pa.Table, **options: object) -> dict[
     return by_month
 
 
-def test_each_file_holds_the_kept_rows_of_its_partition_sorted_on_the_key(metadata) -> None:
+def test_each_file_holds_the_kept_rows_of_its_partition_sorted_on_the_key(events_table) -> None:
     ids = list(range(60))
     random.Random(3).shuffle(ids)
     dropped = {5, 6, 7, 30, 59}
     keep = pa.array([number not in dropped for number in ids])
 
-    by_month = written(metadata, events(ids), sort_key="id", keep=keep)
+    by_month = written(events_table, events(ids), sort_key="id", keep=keep)
 
     assert by_month == {
         month: [number for number in range(60) if 1 + number % 3 == month and number not in dropped]
@@ -86,13 +55,13 @@ def test_each_file_holds_the_kept_rows_of_its_partition_sorted_on_the_key(metada
     }
 
 
-def test_without_a_sort_key_each_partition_keeps_the_order_rows_came_in(metadata) -> None:
+def test_without_a_sort_key_each_partition_keeps_the_order_rows_came_in(events_table) -> None:
     ids = [9, 3, 1, 6, 4, 0, 7, 2, 8, 5]
 
-    assert written(metadata, events(ids)) == {
+    assert written(events_table, events(ids)) == {
         month: [number for number in ids if 1 + number % 3 == month] for month in (1, 2, 3)
     }
 
 
-def test_a_mask_that_keeps_nothing_writes_no_file(metadata) -> None:
-    assert written(metadata, events([1, 2, 3]), sort_key="id", keep=pa.array([False] * 3)) == {}
+def test_a_mask_that_keeps_nothing_writes_no_file(events_table) -> None:
+    assert written(events_table, events([1, 2, 3]), sort_key="id", keep=pa.array([False] * 3)) == {}

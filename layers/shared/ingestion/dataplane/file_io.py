@@ -24,9 +24,6 @@ properties, uses it.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 import pyarrow as pa
 from pyarrow.fs import FileSystem, S3FileSystem
 from pyiceberg.io import (
@@ -50,6 +47,8 @@ from pyiceberg.io.pyarrow import PyArrowFileIO
 from pyiceberg.typedef import Properties
 from pyiceberg.utils.properties import get_first_property_value
 
+from ingestion.dataplane.sized_lru import SizedLru
+
 # The bytes of table metadata files kept per process: a manifest of a few hundred data files
 # is tens of KiB, so this holds the metadata of many tables.
 METADATA_CACHE_BYTES = 64 << 20
@@ -57,38 +56,8 @@ METADATA_CACHE_BYTES = 64 << 20
 _IMMUTABLE_METADATA = (".avro", ".metadata.json", ".metadata.json.gz", ".gz.metadata.json")
 
 
-class MetadataCache:
-    """Bytes of immutable files by location, least recently used dropped past ``max_bytes``."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self._files: OrderedDict[str, bytes] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, location: str) -> bytes | None:
-        with self._lock:
-            content = self._files.get(location)
-            if content is not None:
-                self._files.move_to_end(location)
-            return content
-
-    def put(self, location: str, content: bytes) -> None:
-        if len(content) > self.max_bytes:
-            return
-        with self._lock:
-            previous = self._files.pop(location, None)
-            self._bytes -= len(previous) if previous is not None else 0
-            self._files[location] = content
-            self._bytes += len(content)
-            while self._bytes > self.max_bytes:
-                _, dropped = self._files.popitem(last=False)
-                self._bytes -= len(dropped)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._files.clear()
-            self._bytes = 0
+class MetadataCache(SizedLru[str, bytes]):
+    """Bytes of immutable files by location, least recently used dropped past ``max_size`` bytes."""
 
 
 METADATA_CACHE = MetadataCache(METADATA_CACHE_BYTES)

@@ -23,11 +23,12 @@ the same data file. Each reader gets a list of its own.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 
 from pyiceberg.io import FileIO
 from pyiceberg.manifest import ManifestEntry, ManifestFile
+
+from ingestion.dataplane.sized_lru import SizedLru
 
 # Entries kept per process. An entry of the deals table (35 columns) takes about 14 KiB decoded
 # (its data file's column sizes, counts and bounds), so this is at most ~55 MiB; a snapshot of
@@ -37,43 +38,9 @@ MANIFEST_ENTRIES_KEPT = 4_000
 _Key = tuple[str, bool, int, int | None, int]
 
 
-class ManifestEntryCache:
+class ManifestEntryCache(SizedLru[_Key, tuple[ManifestEntry, ...]]):
     """Decoded entries by manifest and inherited values, least recently used dropped past
-    ``max_entries`` in all."""
-
-    def __init__(self, max_entries: int) -> None:
-        self.max_entries = max_entries
-        self._manifests: OrderedDict[_Key, tuple[ManifestEntry, ...]] = OrderedDict()
-        self._entries = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: _Key) -> tuple[ManifestEntry, ...] | None:
-        with self._lock:
-            entries = self._manifests.get(key)
-            if entries is not None:
-                self._manifests.move_to_end(key)
-            return entries
-
-    def put(self, key: _Key, entries: tuple[ManifestEntry, ...]) -> None:
-        if len(entries) > self.max_entries:
-            return
-        with self._lock:
-            previous = self._manifests.pop(key, None)
-            self._entries -= len(previous) if previous is not None else 0
-            self._manifests[key] = entries
-            self._entries += len(entries)
-            while self._entries > self.max_entries:
-                _, dropped = self._manifests.popitem(last=False)
-                self._entries -= len(dropped)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._manifests.clear()
-            self._entries = 0
-
-    def __len__(self) -> int:
-        with self._lock:
-            return self._entries
+    ``max_size`` entries in all."""
 
 
 MANIFEST_ENTRIES = ManifestEntryCache(MANIFEST_ENTRIES_KEPT)
