@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 
 from ingestion.dataplane import get_catalog, ingest_upload, table_identifier
-from ingestion.dataplane.commits import KEPT_SNAPSHOTS
+from ingestion.dataplane.bounded_history import KEPT_SNAPSHOTS
 from ingestion.dataplane.tables import MIN_MANIFESTS_TO_MERGE, PREVIOUS_METADATA_VERSIONS
 from ingestion.domain import UploadOutcome
 from ingestion.repositories.commit_locks import HeldLock

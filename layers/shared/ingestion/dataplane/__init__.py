@@ -81,7 +81,7 @@ def ingest_upload(
     The merge (reading the stored keys, writing files, the commit) runs inside
     ``commit_guard()``: the caller's lock that makes merges of one table take turns, while
     validation runs in parallel with any other. What it yields keeps the snapshots of merges not
-    yet recorded from expiry (:mod:`.commits`); without one, the newest snapshots are kept.
+    yet recorded from expiry (:mod:`.bounded_history`); without one, the newest snapshots are kept.
     :func:`check_upload` and :func:`merge_checked` are the two halves, for a caller that merges
     several checked files at once.
 

@@ -43,8 +43,8 @@ from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 from pyiceberg.table.metadata import TableMetadata, new_table_metadata
 
+from ingestion.dataplane.bounded_history import CachedTransaction
 from ingestion.dataplane.commits import (
-    CachedTransaction,
     MergePlan,
     MergeResult,
     SnapshotKeeper,

@@ -9,7 +9,7 @@ Run on a schedule for every table (``functions/maintenance``), under the table's
 2. **Snapshot expiry.** Snapshots older than the retention go, except the current one and the
    snapshots of merges whose outcome is not recorded yet (the lock names them): a redelivered
    upload recognises its merge by finding its snapshot. (Each commit already keeps at most the
-   newest :data:`~.commits.KEPT_SNAPSHOTS`; this bounds what time travel keeps.)
+   newest :data:`~.bounded_history.KEPT_SNAPSHOTS`; this bounds what time travel keeps.)
 3. **Orphan files.** Expired snapshots, replaced files and old metadata leave objects under the
    table's location that no snapshot refers to. Those older than ``orphan_age`` are deleted: a
    younger file may belong to a commit that is being written right now.
@@ -28,12 +28,8 @@ from pyiceberg.io.pyarrow import ArrowScan
 from pyiceberg.table import FileScanTask, Table
 from pyiceberg.table.snapshots import Operation
 
-from ingestion.dataplane.commits import (
-    BoundedOverwrite,
-    CachedTransaction,
-    ExpireSnapshotsById,
-    SnapshotKeeper,
-)
+from ingestion.dataplane.bounded_history import BoundedOverwrite, CachedTransaction, ExpireSnapshotsById
+from ingestion.dataplane.commits import SnapshotKeeper
 from ingestion.dataplane.tables import KEY_PROPERTY, delete_objects
 from ingestion.dataplane.writing import write_data_files
 from ingestion.observability import logger

@@ -200,7 +200,7 @@ def merge_into_collection(
     ``added_fields`` are columns of ``data_type`` (and of ``rows``) that the table may lack:
     they are added, nullable, by the same commit that writes the rows. ``keeper`` is told the
     snapshot before it is committed, and names the snapshots expiry must keep (the commit
-    lock: see :mod:`.commits`). ``early`` wrote ``rows`` as data files during validation: they
+    lock: see :mod:`.bounded_history`). ``early`` wrote ``rows`` as data files during validation: they
     are committed when the merge appends every row (:mod:`.early_append`).
     """
 

@@ -33,10 +33,9 @@ from pyiceberg.manifest import DataFile
 from pyiceberg.table import FileScanTask, Table
 from pyiceberg.table.snapshots import Operation
 
+from ingestion.dataplane.bounded_history import BoundedOverwrite, CachedTransaction
 from ingestion.dataplane.commits import (
     FILE_COLUMN,
-    BoundedOverwrite,
-    CachedTransaction,
     MergePlan,
     MergeResult,
     SnapshotKeeper,
