@@ -28,11 +28,10 @@ from ingestion.domain import UploadOutcome, UploadRequest
 from ingestion.errors import StatusConflict
 from ingestion.observability import logger, metrics
 from ingestion.repositories.files import FileInfo
+from ingestion.services.processing_dependencies import Dependencies, UploadedObject
 from ingestion.services.upload_targets import upload_target_gone
 from ingestion.services.uploaded_files import (
     Checked,
-    Dependencies,
-    UploadedObject,
     check,
     find_or_record_request,
     finish,
