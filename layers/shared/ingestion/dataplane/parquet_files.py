@@ -90,7 +90,9 @@ class FileLayout:
             include_field_ids=True,
             format_model=FileFormatFactory.get(FileFormat.PARQUET),
         ).schema
-        return cls(metadata, file_schema, columns, dictionary_columns(rows.cast(columns)))
+        # Only the sample is cast: the names the writer knows the columns by are the file's.
+        sample = rows.slice(0, DICTIONARY_SAMPLE_ROWS).cast(columns)
+        return cls(metadata, file_schema, columns, dictionary_columns(sample))
 
 
 class _SizedParquetWriter(ParquetFormatWriter):

@@ -53,12 +53,13 @@ def write_data_files(
             rows = rows.filter(keep)
         if sort_key is not None:
             rows = rows.sort_by([(sort_key, "ascending")])
-    if rows.num_rows == 0 or (keep is not None and not pc.any(keep).as_py()):
-        return []
-    if len(spec.fields) != 1:
+        if rows.num_rows == 0:
+            return []
         return list(
             _dataframe_to_data_files(table_metadata=table_metadata, df=rows, io=io, write_uuid=uuid.uuid4())
         )
+    if rows.num_rows == 0 or (keep is not None and not pc.any(keep).as_py()):
+        return []
     field = spec.fields[0]
     schema = table_metadata.schema()
     rows, values = by_partition(rows, field, schema, sort_key=sort_key, keep=keep)
