@@ -13,7 +13,6 @@ from pyiceberg.table import Table
 
 from ingestion.dataplane import (
     get_catalog,
-    ingest_upload,
     merge,
     streamed_files,
     table_identifier,
@@ -21,9 +20,9 @@ from ingestion.dataplane import (
 )
 from ingestion.dataplane.tables import table_location
 from ingestion.domain import UploadOutcome, UploadStatus
-from ingestion.schemas.deals import DEALS
 from ingestion.settings import Settings
 from tests.conftest import make_settings
+from tests.integration.dataplane.uploads import ingest_bytes
 
 EARLY, LATE = "early", "late"
 
@@ -76,14 +75,7 @@ def deals(
 
 
 def ingest(settings: Settings, collection: str, data: bytes, request_id: str) -> UploadOutcome:
-    return ingest_upload(
-        open_source=lambda: io.BytesIO(data),
-        data_type=DEALS,
-        separator=",",
-        collection_id=collection,
-        request_id=request_id,
-        settings=settings,
-    )
+    return ingest_bytes(settings, data, request_id, collection_id=collection)
 
 
 def load(settings: Settings, collection: str) -> Table:

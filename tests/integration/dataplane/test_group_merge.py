@@ -14,7 +14,6 @@ from ingestion.dataplane import (
     CheckedUpload,
     check_upload,
     get_catalog,
-    ingest_upload,
     merge_checked,
     table_identifier,
 )
@@ -23,6 +22,7 @@ from ingestion.domain import IngestOptions, UploadOutcome
 from ingestion.schemas.spec import DataTypeSpec, FieldSpec, FieldType
 from ingestion.settings import Settings
 from tests.conftest import make_settings
+from tests.integration.dataplane.uploads import ingest_completed
 
 COLLECTION = "01jd3k7q9x0m5r2c8v4b6n1t3e"
 LEADS = DataTypeSpec(
@@ -69,16 +69,7 @@ def check(settings: Settings, data_type: DataTypeSpec, content: bytes, **options
 
 
 def ingest(settings: Settings, data_type: DataTypeSpec, content: bytes, request_id: str) -> UploadOutcome:
-    outcome = ingest_upload(
-        open_source=lambda: io.BytesIO(content),
-        data_type=data_type,
-        separator=",",
-        collection_id=COLLECTION,
-        request_id=request_id,
-        settings=settings,
-    )
-    assert outcome.status.value == "completed", outcome.message
-    return outcome
+    return ingest_completed(settings, content, request_id, collection_id=COLLECTION, data_type=data_type)
 
 
 def merge_together(

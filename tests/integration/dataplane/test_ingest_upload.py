@@ -12,25 +12,18 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.transforms import MonthTransform
 
-from ingestion.dataplane import get_catalog, ingest_upload, read_row_count, table_identifier
+from ingestion.dataplane import get_catalog, read_row_count, table_identifier
 from ingestion.dataplane.tables import iceberg_schema, load_or_create_table
 from ingestion.domain import UploadOutcome, UploadStatus
 from ingestion.schemas.deals import DEALS
 from ingestion.settings import Settings
+from tests.integration.dataplane.uploads import ingest_bytes
 
 COLLECTION = "c0ffee"
 
 
 def ingest(settings: Settings, data: bytes, request_id: str, catalog: Catalog | None = None) -> UploadOutcome:
-    return ingest_upload(
-        open_source=lambda: io.BytesIO(data),
-        data_type=DEALS,
-        separator=",",
-        collection_id=COLLECTION,
-        request_id=request_id,
-        catalog=catalog,
-        settings=settings,
-    )
+    return ingest_bytes(settings, data, request_id, collection_id=COLLECTION, catalog=catalog)
 
 
 def edit(

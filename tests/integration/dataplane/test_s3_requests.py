@@ -4,17 +4,15 @@ a few KiB)."""
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 
 import pytest
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-from ingestion.dataplane import file_io, get_catalog, ingest_upload, table_identifier
+from ingestion.dataplane import file_io, get_catalog, table_identifier
 from ingestion.dataplane.file_io import IngestionFileIO, MetadataCache
-from ingestion.domain import UploadStatus
-from ingestion.schemas.deals import DEALS
 from ingestion.settings import Settings
+from tests.integration.dataplane.uploads import ingest_completed
 
 COLLECTION = "01jd3k7q9x0m5r2c8v4b6n1t3f"
 Request = tuple[str, str, str]
@@ -42,15 +40,7 @@ def another_process(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def upload(settings: Settings, data: bytes, request_id: str) -> None:
-    outcome = ingest_upload(
-        open_source=lambda: io.BytesIO(data),
-        data_type=DEALS,
-        separator=",",
-        collection_id=COLLECTION,
-        request_id=request_id,
-        settings=settings,
-    )
-    assert outcome.status is UploadStatus.COMPLETED, outcome.message
+    ingest_completed(settings, data, request_id, collection_id=COLLECTION)
 
 
 def metadata(requests: list[Request], *methods: str) -> list[str]:
