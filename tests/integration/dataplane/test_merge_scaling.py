@@ -6,17 +6,17 @@ their codes growing with the month, so both the partition and the key bounds tel
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime
 
 import pyarrow as pa
 from pyiceberg.table import Table
 
-from ingestion.dataplane import get_catalog, ingest_upload, table_identifier
+from ingestion.dataplane import get_catalog, table_identifier
 from ingestion.dataplane.merge import StoredRows, stored_versions
-from ingestion.domain import IngestOptions, UploadOutcome
+from ingestion.domain import UploadOutcome
 from ingestion.schemas.spec import FieldType, spec_from_declaration
 from ingestion.settings import Settings
+from tests.integration.dataplane.uploads import ingest_bytes
 
 COLLECTION = "c0ffee"
 ORDERS = spec_from_declaration(
@@ -41,15 +41,7 @@ def code(month: int, number: int) -> str:
 
 def ingest(settings: Settings, lines: list[str], request_id: str) -> UploadOutcome:
     data = (HEADER + "".join(line + "\n" for line in lines)).encode()
-    return ingest_upload(
-        open_source=lambda: io.BytesIO(data),
-        data_type=ORDERS,
-        separator=",",
-        collection_id=COLLECTION,
-        request_id=request_id,
-        options=IngestOptions(),
-        settings=settings,
-    )
+    return ingest_bytes(settings, data, request_id, collection_id=COLLECTION, data_type=ORDERS)
 
 
 def stored_orders(settings: Settings) -> UploadOutcome:
