@@ -46,7 +46,7 @@ class ManifestEntryCache(SizedLru[_Key, tuple[ManifestEntry, ...]]):
 MANIFEST_ENTRIES = ManifestEntryCache(MANIFEST_ENTRIES_KEPT)
 
 _Fetch = Callable[[ManifestFile, FileIO, bool], list[ManifestEntry]]
-_installed: _Fetch | None = None
+_installed = False
 _install_lock = threading.Lock()
 
 
@@ -54,7 +54,7 @@ def install() -> None:
     """Serve ``ManifestFile.fetch_manifest_entry`` from :data:`MANIFEST_ENTRIES` (once per process)."""
     global _installed
     with _install_lock:
-        if _installed is not None:
+        if _installed:
             return
         decode: _Fetch = ManifestFile.fetch_manifest_entry
 
@@ -73,4 +73,4 @@ def install() -> None:
 
         fetch_manifest_entry.__doc__ = decode.__doc__
         ManifestFile.fetch_manifest_entry = fetch_manifest_entry  # type: ignore[method-assign]
-        _installed = decode
+        _installed = True
