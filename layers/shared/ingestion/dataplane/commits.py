@@ -18,12 +18,16 @@ from typing import Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.expressions import AlwaysTrue
+from pyiceberg.io import FileIO
 from pyiceberg.io.pyarrow import ArrowScan
+from pyiceberg.manifest import DataFile
 from pyiceberg.schema import Schema
 from pyiceberg.table import FileScanTask, Table, Transaction
+from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.snapshots import Operation
 
 from ingestion.dataplane.bounded_history import BoundedOverwrite, CachedTransaction, stage_snapshot_expiry
+from ingestion.dataplane.sorted_rewrite import StoredFile, rewrite_sorted_files
 from ingestion.dataplane.tables import iceberg_type
 from ingestion.dataplane.writing import write_data_files
 from ingestion.observability import logger
@@ -240,27 +244,45 @@ def _rewrite(
     assert plan.replaced is not None  # noqa: S101 - the caller checked
     numbers = pc.unique(plan.replaced.column(FILE_COLUMN)).to_pylist()
     affected = [stored.files[number] for number in numbers]
-    metadata = transaction.table_metadata
-    schema = metadata.schema()
-    if stored.file_rows is not None:  # read whole already, when the stored keys were looked up
-        kept = pa.concat_tables(
-            [stored.file_rows[number] for number in numbers], promote_options="permissive"
-        )
-    else:
-        kept = ArrowScan(metadata, table.io, schema, AlwaysTrue()).to_table(affected)
-    # The kept rows and the new ones, sorted on the key in each file: one copy of the rows.
-    merged = pa.concat_tables([conform_rows(kept, schema), rows])
-    kept_mask = pc.invert(pc.is_in(kept.column(key), value_set=plan.replaced_keys)).combine_chunks()
-    keep = pa.concat_arrays([kept_mask, pa.repeat(True, rows.num_rows)])
+    written = _rewritten_files(transaction.table_metadata, table.io, rows, plan, stored, numbers, key)
     overwrite = BoundedOverwrite(
         operation=Operation.OVERWRITE, transaction=transaction, io=table.io, snapshot_properties=properties
     )
     with overwrite:
         for task in affected:
             overwrite.delete_data_file(task.file)
-        for data_file in write_data_files(metadata, merged, table.io, sort_key=key, keep=keep):
+        for data_file in written:
             overwrite.append_data_file(data_file)
     return overwrite.snapshot_id
+
+
+def _rewritten_files(
+    metadata: TableMetadata,
+    io: FileIO,
+    rows: pa.Table,
+    plan: MergePlan,
+    stored: StoredRows,
+    numbers: list[int],
+    key: str,
+) -> list[DataFile]:
+    """The files replacing the stored files ``numbers``: their rows but the replaced ones, and
+    ``rows``, sorted on the key, one file per partition."""
+    schema = metadata.schema()
+    affected = [stored.files[number] for number in numbers]
+    if stored.file_rows is None:
+        kept = ArrowScan(metadata, io, schema, AlwaysTrue()).to_table(affected)
+    else:  # read whole already, when the stored keys were looked up
+        pieces = [conform_rows(stored.file_rows[number], schema) for number in numbers]
+        edited = [StoredFile(task.file, piece) for task, piece in zip(affected, pieces, strict=True)]
+        written = rewrite_sorted_files(metadata, io, edited, rows, key, plan.replaced_keys)
+        if written is not None:
+            return written
+        kept = pa.concat_tables(pieces)
+    # The kept rows and the new ones, sorted on the key in each file: one copy of the rows.
+    merged = pa.concat_tables([conform_rows(kept, schema), rows])
+    kept_mask = pc.invert(pc.is_in(kept.column(key), value_set=plan.replaced_keys)).combine_chunks()
+    keep = pa.concat_arrays([kept_mask, pa.repeat(True, rows.num_rows)])
+    return write_data_files(metadata, merged, io, sort_key=key, keep=keep)
 
 
 def stage_added_columns(transaction: Transaction, schema: Schema, added_fields: Sequence[FieldSpec]) -> bool:

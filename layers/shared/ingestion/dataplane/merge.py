@@ -21,7 +21,8 @@ incoming keys' range are read, and only their key and version columns (files are
 sorted on the key, so the others are skipped by their statistics). Each stored row is read
 with the data file it lives in, so the merge knows exactly which files hold replaced rows:
 it reads those files once more in full, drops the replaced rows, and writes what is left
-together with the incoming rows, sorted on the key, as one file per partition. One
+together with the incoming rows, sorted on the key, as one file per partition (a few rows
+are spliced into files already sorted without copying theirs: :mod:`.sorted_rewrite`). One
 OVERWRITE snapshot swaps the old files for the new ones; no delete predicate is evaluated,
 so no file is scanned twice and each merge leaves the partitions it touched compacted.
 The files come from the stored rows, never the incoming ones: a row whose partition column

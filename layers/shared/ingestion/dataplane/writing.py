@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import uuid
+from collections.abc import Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -68,10 +69,7 @@ def write_data_files(
         TableProperties.WRITE_TARGET_FILE_SIZE_BYTES,
         TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT,
     )
-    layout = FileLayout.of(table_metadata, rows)
-    locations = load_location_provider(table_metadata.location, table_metadata.properties)
-    write_uuid = uuid.uuid4()
-    files: list[tuple[PartitionKey, list[pa.RecordBatch]]] = []
+    files: list[tuple[PartitionKey, pa.Table]] = []
     for start, stop in runs(values):
         key = PartitionKey(
             field_values=[PartitionFieldValue(field=field, value=values[start].as_py())],
@@ -79,14 +77,27 @@ def write_data_files(
             schema=schema,
         )
         part = rows.slice(start, stop - start)
-        files += [(key, batches) for batches in bin_pack_arrow_table(part, target)]  # type: ignore[arg-type]
+        files += [(key, pa.Table.from_batches(batches)) for batches in bin_pack_arrow_table(part, target)]  # type: ignore[arg-type]
+    return write_partition_files(table_metadata, io, files)
+
+
+def write_partition_files(
+    table_metadata: TableMetadata, io: FileIO, files: Sequence[tuple[PartitionKey, pa.Table]]
+) -> list[DataFile]:
+    """Each of ``files`` (the rows of one partition, in the table's schema) written as one data
+    file, in parallel."""
+    if not files:
+        return []
+    layout = FileLayout.of(table_metadata, max((rows for _, rows in files), key=lambda rows: rows.num_rows))
+    locations = load_location_provider(table_metadata.location, table_metadata.properties)
+    write_uuid = uuid.uuid4()
 
     def write(number: int) -> DataFile:
-        key, batches = files[number]
+        key, rows = files[number]
         name = f"00000-{number}-{write_uuid}.parquet"  # as pyiceberg names them
         data_file = ParquetDataFile(layout, io, locations.new_data_location(name, partition_key=key), key)
         try:
-            data_file.write(pa.Table.from_batches(batches))
+            data_file.write(rows)
         except BaseException:
             with contextlib.suppress(Exception):  # the write's error is the one to raise
                 data_file.abort()
