@@ -120,3 +120,14 @@ def test_data_type_without_version_always_replaces():
     plan = plan_merge(things(("a", "", 1)), pa.table({"id": ["a"]}), unversioned)
 
     assert (plan.inserted, plan.updated, plan.stale) == (0, 1, 0)
+
+
+def test_among_many_stored_rows_the_replaced_ones_keep_their_file():
+    many = stored(*[(f"k{number:03}", 1) for number in range(200)])
+    many = many.append_column("__file", pa.array([number // 50 for number in range(200)], pa.int32()))
+
+    plan = plan_merge(things(("k120", "", 2), ("k007", "", None), ("new", "", 1)), many, THINGS)
+
+    assert (plan.inserted, plan.updated, plan.stale) == (1, 1, 1)
+    assert plan.replaced is not None
+    assert plan.replaced.to_pylist() == [{"id": "k120", "updated": day(1), "__file": 2}]
