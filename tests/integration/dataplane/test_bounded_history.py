@@ -12,13 +12,16 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 
-from ingestion.dataplane import get_catalog, ingest_upload, table_identifier
+from ingestion.dataplane import get_catalog, ingest_upload, manifest_entries, table_identifier
 from ingestion.dataplane.bounded_history import KEPT_SNAPSHOTS
+from ingestion.dataplane.manifest_entries import ManifestEntryCache
+from ingestion.dataplane.sized_lru import SizedLru
 from ingestion.dataplane.tables import MIN_MANIFESTS_TO_MERGE, PREVIOUS_METADATA_VERSIONS
 from ingestion.domain import UploadOutcome
 from ingestion.repositories.commit_locks import HeldLock
 from ingestion.schemas.spec import DataTypeSpec, FieldSpec, FieldType
 from ingestion.settings import Settings
+from tests.iceberg_entries import entry_fields
 
 UPSERTS = 200
 KEYS = [f"lead-{n}" for n in range(5)]
@@ -116,3 +119,20 @@ def test_a_merge_whose_outcome_was_not_recorded_is_still_found_many_commits_late
     assert (again.rows_inserted, again.snapshot_id) == (first.rows_inserted, first.snapshot_id)
     table = get_catalog(settings).load_table(table_identifier(settings, COLLECTION, "leads"))
     assert len(table.metadata.snapshots) == KEPT_SNAPSHOTS + 1
+
+
+def test_the_manifests_a_commit_wrote_are_read_as_their_files_hold_them(settings: Settings, monkeypatch):
+    guard = NotedSnapshots()
+    for number in range(MIN_MANIFESTS_TO_MERGE + 4):  # past a merge of the manifests
+        upsert(settings, number, guard)
+        guard.unrecorded.pop(f"r{number:05}")
+    table = get_catalog(settings).load_table(table_identifier(settings, COLLECTION, "leads"))
+    manifests = table.current_snapshot().manifests(table.io)
+    assert all(manifest_entries.WRITTEN_ENTRIES.get(manifest.manifest_path) for manifest in manifests)
+
+    served = [manifest.fetch_manifest_entry(table.io, discard_deleted=False) for manifest in manifests]
+    monkeypatch.setattr(manifest_entries, "MANIFEST_ENTRIES", ManifestEntryCache(1000))
+    monkeypatch.setattr(manifest_entries, "WRITTEN_ENTRIES", SizedLru(1000))
+    decoded = [manifest.fetch_manifest_entry(table.io, discard_deleted=False) for manifest in manifests]
+
+    assert [entry_fields(entries) for entries in served] == [entry_fields(entries) for entries in decoded]

@@ -1,4 +1,5 @@
-"""Manifest entries: a committed manifest decoded once per process, one being written every time."""
+"""Manifest entries: a committed manifest decoded once per process, one being written every time,
+one this process wrote not at all."""
 
 from __future__ import annotations
 
@@ -23,16 +24,22 @@ from pyiceberg.types import LongType, NestedField
 
 from ingestion.dataplane import manifest_entries
 from ingestion.dataplane.manifest_entries import ManifestEntryCache
+from ingestion.dataplane.sized_lru import SizedLru
+from tests.iceberg_entries import entry_fields
 
 SCHEMA = Schema(NestedField(1, "id", LongType(), required=True))
 
 
 @pytest.fixture(autouse=True)
-def empty_cache(monkeypatch: pytest.MonkeyPatch) -> ManifestEntryCache:
-    cache = ManifestEntryCache(100)
-    monkeypatch.setattr(manifest_entries, "MANIFEST_ENTRIES", cache)
+def empty_caches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(manifest_entries, "MANIFEST_ENTRIES", ManifestEntryCache(100))
+    monkeypatch.setattr(manifest_entries, "WRITTEN_ENTRIES", SizedLru(100))
     manifest_entries.install()
-    return cache
+
+
+def written_elsewhere() -> None:
+    """Forget the entries this process wrote, as if another process had written the manifests."""
+    manifest_entries.WRITTEN_ENTRIES.clear()
 
 
 @dataclasses.dataclass
@@ -77,6 +84,7 @@ def committed(written: ManifestFile, sequence_number: int) -> ManifestFile:
 
 def test_a_committed_manifest_is_decoded_once_and_each_reader_gets_a_list_of_its_own(tmp_path: Path) -> None:
     listed = committed(manifest(tmp_path, 3), sequence_number=4)
+    written_elsewhere()
     io = CountingIO(load_file_io({}, str(tmp_path)))
 
     first = listed.fetch_manifest_entry(io)  # type: ignore[arg-type]
@@ -93,6 +101,7 @@ def test_the_same_file_with_other_inherited_values_or_a_manifest_being_written_i
     tmp_path: Path,
 ) -> None:
     written = manifest(tmp_path, 2)
+    written_elsewhere()
     io = CountingIO(load_file_io({}, str(tmp_path)))
 
     written.fetch_manifest_entry(io)  # type: ignore[arg-type]
@@ -102,3 +111,31 @@ def test_the_same_file_with_other_inherited_values_or_a_manifest_being_written_i
     committed(written, sequence_number=5).fetch_manifest_entry(io, discard_deleted=False)  # type: ignore[arg-type]
     assert io.opened == 4
     assert {entry.sequence_number for entry in entries} == {5}
+
+
+@pytest.mark.parametrize("discard_deleted", [True, False])
+def test_a_manifest_this_process_wrote_is_read_as_written_not_decoded(
+    tmp_path: Path, discard_deleted: bool
+) -> None:
+    earlier = committed(manifest(tmp_path, 3), sequence_number=2).fetch_manifest_entry(
+        load_file_io({}, str(tmp_path))
+    )
+    io = load_file_io({}, str(tmp_path))
+    output = io.new_output(str(tmp_path / "rewritten.avro"))
+    with write_manifest(2, UNPARTITIONED_PARTITION_SPEC, SCHEMA, output, 9, "deflate") as writer:
+        writer.existing(earlier[0])
+        writer.delete(earlier[1])
+        writer.add(ManifestEntry.from_args(data_file=earlier[2].data_file))
+    listed = committed(writer.to_manifest_file(), sequence_number=3)
+    counting = CountingIO(io)
+
+    served = listed.fetch_manifest_entry(counting, discard_deleted)  # type: ignore[arg-type]
+    assert counting.opened == 0
+    written_elsewhere()
+    manifest_entries.MANIFEST_ENTRIES.clear()
+    decoded = listed.fetch_manifest_entry(counting, discard_deleted)  # type: ignore[arg-type]
+
+    assert counting.opened == 1
+    assert entry_fields(served) == entry_fields(decoded)
+    assert len(served) == (2 if discard_deleted else 3)
+    assert {entry.sequence_number for entry in served} == {2, 3}  # kept, and inherited by the added file

@@ -18,6 +18,13 @@ listed with other inherited values is decoded again.
 The entries are shared between readers, not copied. pyiceberg treats them as read-only once
 decoded: whatever it writes (an existing, deleted or rewritten entry) is a new entry holding
 the same data file. Each reader gets a list of its own.
+
+**Manifests this process wrote are not decoded at all.** Each commit writes new manifests
+(its files, and those of the manifests it rewrote), and the next upload of the table on a
+warm function read them all back: ~1 ms of decoding per entry, ~55 ms of a 5-row upsert into
+1M rows. The writer's entries are noted as written (:data:`WRITTEN_ENTRIES`), and the first
+read of a committed manifest builds its entries from them, inheriting from the manifest
+exactly as pyiceberg's decoding does (its own ``_inherit_from_manifest``).
 """
 
 from __future__ import annotations
@@ -26,7 +33,13 @@ import threading
 from collections.abc import Callable
 
 from pyiceberg.io import FileIO
-from pyiceberg.manifest import ManifestEntry, ManifestFile
+from pyiceberg.manifest import (
+    ManifestEntry,
+    ManifestEntryStatus,
+    ManifestFile,
+    ManifestWriter,
+    _inherit_from_manifest,
+)
 
 from ingestion.dataplane.sized_lru import SizedLru
 
@@ -44,6 +57,9 @@ class ManifestEntryCache(SizedLru[_Key, tuple[ManifestEntry, ...]]):
 
 
 MANIFEST_ENTRIES = ManifestEntryCache(MANIFEST_ENTRIES_KEPT)
+# The entries of manifests this process wrote, by location, as written (their data files are
+# shared with the entries decoded from them).
+WRITTEN_ENTRIES: SizedLru[str, tuple[ManifestEntry, ...]] = SizedLru(MANIFEST_ENTRIES_KEPT)
 
 _Fetch = Callable[[ManifestFile, FileIO, bool], list[ManifestEntry]]
 _installed = False
@@ -51,12 +67,15 @@ _install_lock = threading.Lock()
 
 
 def install() -> None:
-    """Serve ``ManifestFile.fetch_manifest_entry`` from :data:`MANIFEST_ENTRIES` (once per process)."""
+    """Serve ``ManifestFile.fetch_manifest_entry`` from :data:`MANIFEST_ENTRIES`, and from the
+    entries as written for manifests this process wrote (once per process)."""
     global _installed
     with _install_lock:
         if _installed:
             return
         decode: _Fetch = ManifestFile.fetch_manifest_entry
+        add_entry = ManifestWriter.add_entry
+        to_manifest_file = ManifestWriter.to_manifest_file
 
         def fetch_manifest_entry(
             self: ManifestFile, io: FileIO, discard_deleted: bool = True
@@ -67,10 +86,47 @@ def install() -> None:
             key = (self.manifest_path, discard_deleted, *inherited)
             entries = MANIFEST_ENTRIES.get(key)
             if entries is None:
-                entries = tuple(decode(self, io, discard_deleted))
+                written = _as_written(self, discard_deleted)
+                entries = tuple(written if written is not None else decode(self, io, discard_deleted))
                 MANIFEST_ENTRIES.put(key, entries)
             return list(entries)
 
+        def add_noted_entry(self: ManifestWriter, entry: ManifestEntry) -> ManifestWriter:
+            add_entry(self, entry)
+            # A copy: what is written is the entry as it is now.
+            noted = _copy(entry)
+            self.__dict__.setdefault("_noted_entries", []).append(noted)
+            return self
+
+        def noted_manifest_file(self: ManifestWriter) -> ManifestFile:
+            manifest = to_manifest_file(self)  # the file is whole: its writer has closed
+            WRITTEN_ENTRIES.put(manifest.manifest_path, tuple(self.__dict__.get("_noted_entries", ())))
+            return manifest
+
         fetch_manifest_entry.__doc__ = decode.__doc__
         ManifestFile.fetch_manifest_entry = fetch_manifest_entry  # type: ignore[method-assign]
+        ManifestWriter.add_entry = add_noted_entry  # type: ignore[method-assign]
+        ManifestWriter.to_manifest_file = noted_manifest_file  # type: ignore[method-assign]
         _installed = True
+
+
+def _as_written(manifest: ManifestFile, discard_deleted: bool) -> list[ManifestEntry] | None:
+    """The entries of ``manifest`` as its reader would decode them, if this process wrote it."""
+    written = WRITTEN_ENTRIES.get(manifest.manifest_path)
+    if written is None:
+        return None
+    return [
+        _inherit_from_manifest(_copy(entry), manifest)
+        for entry in written
+        if not discard_deleted or entry.status != ManifestEntryStatus.DELETED
+    ]
+
+
+def _copy(entry: ManifestEntry) -> ManifestEntry:
+    return ManifestEntry.from_args(
+        status=entry.status,
+        snapshot_id=entry.snapshot_id,
+        sequence_number=entry.sequence_number,
+        file_sequence_number=entry.file_sequence_number,
+        data_file=entry.data_file,
+    )
