@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from pyiceberg.io import load_file_io
@@ -16,6 +17,7 @@ from pyiceberg.table.metadata import TableMetadata
 
 from ingestion.dataplane import parquet_files, streamed_files
 from ingestion.dataplane.parquet_files import ParquetDataFile
+from ingestion.dataplane.sized_lru import SizedLru
 from ingestion.dataplane.streamed_files import PartitionedWriter, WriteTarget
 
 MONTHS = 3
@@ -187,3 +189,22 @@ def test_too_few_first_rows_to_judge_leave_every_column_its_dictionary(target) -
     assert writer.layout.dictionary is None
     metadata = pq.ParquetFile(files[0].file_path.removeprefix("file://")).metadata
     assert all(metadata.row_group(0).column(i).has_dictionary_page for i in (0, 1))
+
+
+def test_a_tables_later_writes_keep_the_layout_its_first_judged_write_chose(target, monkeypatch) -> None:
+    monkeypatch.setattr(parquet_files, "LAYOUTS", SizedLru(parquet_files.LAYOUTS_KEPT))
+    too_few = PartitionedWriter(target, lambda path: None)
+    too_few.add(batch(0, parquet_files.DICTIONARY_MIN_SAMPLE_ROWS - 1))
+    too_few.close()
+    judged = PartitionedWriter(target, lambda path: None)
+    judged.add(batch(0, 3000))
+    judged.close()
+    later = PartitionedWriter(target, lambda path: None)
+    ids = pa.array(range(3000), pa.int64())
+    later.add(batch(0, 3000).set_column(0, "id", pc.divide(ids, 1000)))  # ids that repeat, this time
+
+    later.close()
+
+    assert too_few.layout.dictionary is None  # judged on nothing, and not kept
+    assert judged.layout.dictionary == later.layout.dictionary == ["at"]
+    assert later.layout.metadata is target.metadata

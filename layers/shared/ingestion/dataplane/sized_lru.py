@@ -1,9 +1,9 @@
 """A map that keeps its most recently used values, up to a total size.
 
-The FileIO's metadata bytes (:mod:`.file_io`) and the decoded manifest entries
-(:mod:`.manifest_entries`) are both kept per process this way: the size of a value is its
-``len`` (bytes, entries), and the least recently used values leave once the total passes
-the limit. Safe to use from several threads.
+The FileIO's metadata bytes (:mod:`.file_io`), the manifest entries (:mod:`.manifest_entries`)
+and the layouts of data files (:mod:`.parquet_files`) are kept per process this way: the size of
+a value is its ``len`` (bytes, entries, one layout), and the least recently used values leave
+once the total passes the limit. Safe to use from several threads.
 """
 
 from __future__ import annotations
