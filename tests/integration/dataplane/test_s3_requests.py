@@ -20,14 +20,18 @@ Request = tuple[str, str, str]
 
 @pytest.fixture
 def requests(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> list[Request]:
-    """(method, path, query) of every request to this test's bucket, as the S3 server saw it."""
+    """(method, path, query) of every request to this test's bucket, as the S3 server saw it,
+    and ("GLUE", action, "") of every request to Glue."""
     seen: list[Request] = []
     serve = DomainDispatcherApplication.__call__
 
     def counted(self, environ, start_response):  # type: ignore[no-untyped-def]
         path = environ.get("PATH_INFO", "")
-        if path.startswith(f"/{settings.data_bucket}/"):
+        action = environ.get("HTTP_X_AMZ_TARGET", "")
+        if path == f"/{settings.data_bucket}" or path.startswith(f"/{settings.data_bucket}/"):
             seen.append((environ["REQUEST_METHOD"], path, environ.get("QUERY_STRING", "")))
+        elif action.startswith("AWSGlue."):
+            seen.append(("GLUE", action.removeprefix("AWSGlue."), ""))
         return serve(self, environ, start_response)
 
     monkeypatch.setattr(DomainDispatcherApplication, "__call__", counted)
@@ -72,3 +76,20 @@ def test_small_upserts_read_metadata_once_per_process_never_their_own_and_write_
     table = get_catalog(settings).load_table(table_identifier(settings, COLLECTION, "deals"))
     assert isinstance(table.io, IngestionFileIO)
     assert len(table.scan().to_arrow()) == 5
+
+
+def test_a_commit_neither_looks_for_its_new_metadata_file_nor_asks_the_databases_kind_again(
+    settings: Settings, sample_csv: bytes, requests: list[Request]
+) -> None:
+    upload(settings, sample_csv, "request-0")
+    first = len(requests)
+    upload(settings, sample_csv.replace(b"2024-06-18T12:30:45", b"2024-06-19T12:30:45"), "request-1")
+    commit = requests[first:]
+
+    written = [path for method, path, _ in commit if method == "PUT" and path.endswith(".metadata.json")]
+    assert len(written) == 1
+    assert [method for method, path, _ in commit if path == written[0]] == ["PUT"]  # no HEAD first
+    assert [query for method, path, query in commit if path == f"/{settings.data_bucket}"] == []  # nor a LIST
+    glue = [action for method, action, _ in commit if method == "GLUE"]
+    assert "UpdateTable" in glue
+    assert "GetDatabase" not in glue  # asked by the first upload's commit

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from pyiceberg.catalog import Catalog, load_catalog
+from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.io import PY_IO_IMPL
 from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionField, PartitionSpec
@@ -37,6 +37,7 @@ from pyiceberg.types import (
 )
 
 from ingestion.dataplane import manifest_entries
+from ingestion.dataplane.glue_catalog import IngestionGlueCatalog
 from ingestion.observability import logger
 from ingestion.schemas.spec import DataTypeSpec, FieldSpec, FieldType
 from ingestion.settings import Settings, get_settings
@@ -93,7 +94,6 @@ def get_catalog(settings: Settings | None = None) -> Catalog:
 @lru_cache(maxsize=8)
 def _catalog(settings: Settings) -> Catalog:
     properties = {
-        "type": "glue",
         "glue.region": settings.aws_region,
         "s3.region": settings.aws_region,
         PY_IO_IMPL: FILE_IO,  # fewer S3 round trips (:mod:`.file_io`)
@@ -102,7 +102,7 @@ def _catalog(settings: Settings) -> Catalog:
         # Outside AWS (local stack, tests) both Glue and S3 are reached through one endpoint.
         properties |= {"glue.endpoint": settings.aws_endpoint_url, "s3.endpoint": settings.aws_endpoint_url}
     manifest_entries.install()  # each manifest decoded once per process
-    return load_catalog("ingestion", **properties)
+    return IngestionGlueCatalog("ingestion", **properties)  # fewer Glue and S3 round trips per commit
 
 
 def table_identifier(settings: Settings, collection_id: str, data_type: str) -> tuple[str, str]:
