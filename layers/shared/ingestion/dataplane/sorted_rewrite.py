@@ -4,8 +4,8 @@ A small upsert replaces a handful of rows in a few data files; copy-on-write mus
 files again whole. Each file holds one partition, sorted on the key (the merge writes them so),
 so the new file is the old rows with the replaced ones left out and the incoming ones put in
 key order: :func:`interleave` builds it from zero-copy slices of the rows as read, where a sort
-and a gather would copy every column of every row (on the bench's 5-row upsert into 1M rows, a
-fifth of the upload's time).
+and a gather would copy every column of every row (on the bench's 5-row upsert into 1M rows, an
+eighth of the upload's time).
 
 :func:`rewrite_sorted_files` does that for each file, with the rows for its partition, and
 writes the incoming rows no such file's partition takes as files of their own. It gives up
