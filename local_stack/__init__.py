@@ -12,7 +12,8 @@ from local_stack.functions import FakeLambdaContext, LambdaFunction, load_handle
 from local_stack.gateway import ApiGateway, GatewayServer, HttpRequest, HttpResponse, api_from_template
 from local_stack.resources import create_resources
 from local_stack.stack import LocalStack, LocalStackConfig
-from local_stack.template import StackContext, Template
+from local_stack.stack_context import StackContext
+from local_stack.template import Template
 from local_stack.triggers import SqsPoller, sqs_event, sqs_event_sources
 
 __all__ = [

@@ -39,7 +39,8 @@ from local_stack.api_messages import (
 )
 from local_stack.functions import INVOCATION_PAYLOAD_LIMIT, FunctionError, LambdaFunction
 from local_stack.routes import RESPONSE_DEFAULTS, ApiDefinition, Route, TokenAuthorizer
-from local_stack.template import StackContext, TemplateError
+from local_stack.stack_context import StackContext
+from local_stack.template import TemplateError
 from local_stack.usage_plans import UsagePlanThrottle
 
 log = logging.getLogger(__name__)

@@ -33,7 +33,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol
 
-from local_stack.template import ACCOUNT_ID, Template, TemplateError
+from local_stack.stack_context import ACCOUNT_ID
+from local_stack.template import Template, TemplateError
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,8 @@ from local_stack.dynamodb_atomicity import serialize_dynamodb_writes
 from local_stack.glue_concurrency import guard_glue_table_versions
 from local_stack.s3_notifications import complete_s3_notifications
 from local_stack.sqs_atomicity import serialize_sqs_receives
-from local_stack.template import StackContext, Template
+from local_stack.stack_context import StackContext
+from local_stack.template import Template
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,8 @@ from local_stack.gateway import ApiDefinition, ApiGateway, GatewayServer, api_fr
 from local_stack.moto_speedups import cache_moto_module_list
 from local_stack.resources import LOCAL_CREDENTIALS, create_resources
 from local_stack.schedules import ScheduleTimer, schedule_sources
-from local_stack.template import StackContext, Template
+from local_stack.stack_context import StackContext
+from local_stack.template import Template
 from local_stack.tokens import seed_token
 from local_stack.triggers import SqsPoller, sqs_event_sources
 from local_stack.usage_plans import UsagePlanThrottle, local_usage_limits

@@ -4,30 +4,21 @@ CloudFormation resolves ``!Ref``, ``!GetAtt``, ``!Sub`` and friends when it depl
 this module does the same with fixed pseudo parameters and physical names derived from the
 logical ids, so that everything the local stack creates is read from the template itself.
 Only what is asked for is resolved: a property of a resource type the local stack skips
-(an IAM policy, a log group) is never evaluated.
+(an IAM policy, a log group) is never evaluated. The YAML is read by
+``local_stack.cloudformation_yaml``; the local values come from ``local_stack.stack_context``.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import os
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-ACCOUNT_ID = "123456789012"
-STACK_NAME = "ingestion-local"
-# The template derives bucket and Glue database names from the first dash-separated segment of
-# the stack id's UUID. "local" makes those names readable (ingestion-data-123456789012-local,
-# ingestion_local) and matches the sample events under events/.
-STACK_UUID = "local-0000-4000-8000-000000000000"
-# API Gateway ids are ten lower-case letters and digits.
-API_ID = "local00api"
+from local_stack.cloudformation_yaml import load_document
+from local_stack.stack_context import StackContext
 
 NO_VALUE = object()
 """What ``!Ref AWS::NoValue`` resolves to: the property or list item is dropped."""
@@ -35,73 +26,6 @@ NO_VALUE = object()
 
 class TemplateError(ValueError):
     """The template uses something the local stack cannot resolve."""
-
-
-# --------------------------------------------------------------------------- YAML
-
-
-class CloudFormationLoader(yaml.SafeLoader):
-    """A YAML loader that turns CloudFormation's short-form tags into their long form."""
-
-
-def _construct_short_form(loader: CloudFormationLoader, tag_suffix: str, node: yaml.Node) -> dict:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if tag_suffix == "Ref":
-        return {"Ref": value}
-    if tag_suffix == "Condition":
-        return {"Condition": value}
-    if tag_suffix == "GetAtt" and isinstance(value, str):
-        logical_id, _, attribute = value.partition(".")
-        return {"Fn::GetAtt": [logical_id, attribute]}
-    return {f"Fn::{tag_suffix}": value}
-
-
-CloudFormationLoader.add_multi_constructor("!", _construct_short_form)
-
-
-def load_document(path: str | Path) -> dict[str, Any]:
-    """The template as plain data, short-form tags turned into ``{"Fn::X": ...}``."""
-    with open(path, encoding="utf-8") as stream:
-        document = yaml.load(stream, Loader=CloudFormationLoader)  # noqa: S506 (a SafeLoader subclass)
-    if not isinstance(document, dict) or "Resources" not in document:
-        raise TemplateError(f"{path} is not a CloudFormation template (no Resources)")
-    return document
-
-
-# --------------------------------------------------------------------------- local values
-
-
-@dataclass(frozen=True)
-class StackContext:
-    """The values CloudFormation would supply: pseudo parameters, parameter values, endpoint."""
-
-    region: str = "us-east-1"
-    account_id: str = ACCOUNT_ID
-    stack_name: str = STACK_NAME
-    stack_uuid: str = STACK_UUID
-    partition: str = "aws"
-    url_suffix: str = "amazonaws.com"
-    # Where the local AWS services listen: queue URLs point there.
-    endpoint_url: str = "http://127.0.0.1:5000"
-    parameter_overrides: Mapping[str, str] = field(default_factory=dict)
-    api_id: str = API_ID
-
-    @property
-    def stack_id(self) -> str:
-        return (
-            f"arn:{self.partition}:cloudformation:{self.region}:{self.account_id}"
-            f":stack/{self.stack_name}/{self.stack_uuid}"
-        )
-
-    @classmethod
-    def from_environment(cls, endpoint_url: str, **overrides: Any) -> StackContext:
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-        return cls(region=overrides.pop("region", region), endpoint_url=endpoint_url, **overrides)
 
 
 # Types whose physical name comes from a property of their own (else it is generated).

@@ -21,7 +21,8 @@ from typing import Any
 from local_stack.config import PROJECT_ROOT, LocalStackConfig
 from local_stack.functions import function_environment, runtime_environment
 from local_stack.invoke.runner import function_ids, with_local_lease
-from local_stack.template import StackContext, Template
+from local_stack.stack_context import StackContext
+from local_stack.template import Template
 
 ENV_VARS_FILE = PROJECT_ROOT / "events" / "local-env.json"
 # Where a container reaches `make run`'s AWS endpoint on Docker Desktop; with `--docker-network

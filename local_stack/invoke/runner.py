@@ -31,7 +31,8 @@ from local_stack.functions import (
     runtime_environment,
 )
 from local_stack.resources import LOCAL_CREDENTIALS, create_resources
-from local_stack.template import StackContext, Template
+from local_stack.stack_context import StackContext
+from local_stack.template import Template
 from local_stack.tokens import seed_token
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,8 @@ from ingestion.repositories.tokens import TokenRepository
 from local_stack.functions import LambdaFunction, functions_from_template, runtime_environment
 from local_stack.gateway import api_from_template
 from local_stack.resources import create_resources
-from local_stack.template import StackContext, Template
+from local_stack.stack_context import StackContext
+from local_stack.template import Template
 from local_stack.triggers import sqs_event
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,7 +15,8 @@ import pytest
 import requests
 
 from local_stack.resources import LOCAL_CREDENTIALS, create_resources
-from local_stack.template import StackContext, Template
+from local_stack.stack_context import StackContext
+from local_stack.template import Template
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from local_stack.functions import functions_from_template
 from local_stack.invoke import DOCKER_ENDPOINT, ENV_VARS_FILE, env_vars, env_vars_text
-from local_stack.template import StackContext, Template
+from local_stack.stack_context import StackContext
+from local_stack.template import Template
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,8 @@ import importlib.util
 import json
 from pathlib import Path
 
-from local_stack.template import StackContext, Template
+from local_stack.stack_context import StackContext
+from local_stack.template import Template
 
 ROOT = Path(__file__).resolve().parents[2]
 # Routes that describe the API itself rather than being part of it.

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from local_stack.template import load_document
+from local_stack.cloudformation_yaml import load_document
 from tests.conftest import make_settings
 
 TEMPLATE = load_document(Path(__file__).resolve().parents[2] / "template.yaml")

@@ -13,7 +13,8 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import S3Model
 
 from local_stack.resources import create_resources
-from local_stack.template import StackContext, Template
+from local_stack.stack_context import StackContext
+from local_stack.template import Template
 
 PROJECT_TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
 

@@ -18,7 +18,8 @@ from local_stack.schedules import (
     schedule_sources,
     scheduled_event,
 )
-from local_stack.template import StackContext, Template, TemplateError
+from local_stack.stack_context import StackContext
+from local_stack.template import Template, TemplateError
 
 SOURCE = ScheduleSource(
     function_id="SweepFunction",

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.template import StackContext, Template, TemplateError, load_document
+from local_stack.cloudformation_yaml import load_document
+from local_stack.stack_context import StackContext
+from local_stack.template import Template, TemplateError
 
 PROJECT_TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
 

@@ -11,7 +11,8 @@ from local_stack_stubs import write_project
 from local_stack.config import LocalStackConfig
 from local_stack.functions import functions_from_template
 from local_stack.gateway import ApiGateway, HttpRequest, HttpResponse, api_from_template
-from local_stack.template import StackContext, Template, TemplateError
+from local_stack.stack_context import StackContext
+from local_stack.template import Template, TemplateError
 from local_stack.usage_plans import (
     QUOTA_EXCEEDED,
     THROTTLED,
