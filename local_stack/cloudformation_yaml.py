@@ -37,13 +37,7 @@ def _construct_short_form(loader: CloudFormationLoader, tag_suffix: str, node: y
 CloudFormationLoader.add_multi_constructor("!", _construct_short_form)
 
 
-def load_document(path: str | Path) -> dict[str, Any]:
-    """The template as plain data, short-form tags turned into ``{"Fn::X": ...}``."""
+def load_document(path: str | Path) -> Any:
+    """The YAML file at ``path`` as plain data, short-form tags turned into ``{"Fn::X": ...}``."""
     with open(path, encoding="utf-8") as stream:
-        document = yaml.load(stream, Loader=CloudFormationLoader)  # noqa: S506 (a SafeLoader subclass)
-    if not isinstance(document, dict) or "Resources" not in document:
-        # Imported here: local_stack.template imports this module to load its document.
-        from local_stack.template import TemplateError
-
-        raise TemplateError(f"{path} is not a CloudFormation template (no Resources)")
-    return document
+        return yaml.load(stream, Loader=CloudFormationLoader)  # noqa: S506 (a SafeLoader subclass)

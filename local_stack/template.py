@@ -56,7 +56,10 @@ class Template:
     @classmethod
     def load(cls, path: str | Path, context: StackContext | None = None) -> Template:
         path = Path(path).resolve()
-        return cls(load_document(path), root=path.parent, context=context)
+        document = load_document(path)
+        if not isinstance(document, dict) or "Resources" not in document:
+            raise TemplateError(f"{path} is not a CloudFormation template (no Resources)")
+        return cls(document, root=path.parent, context=context)
 
     # ----------------------------------------------------------------- sections
 

@@ -88,6 +88,14 @@ def snippet(tmp_path: Path) -> Template:
     return Template.load(path, StackContext(endpoint_url="http://127.0.0.1:4566"))
 
 
+def test_a_yaml_file_without_resources_is_not_a_template(tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text("Parameters:\n  Count: {Type: Number}\n")
+
+    with pytest.raises(TemplateError, match="not a CloudFormation template"):
+        Template.load(path)
+
+
 def test_short_form_tags_load_as_long_form(tmp_path: Path) -> None:
     path = tmp_path / "template.yaml"
     path.write_text(SNIPPET)
