@@ -23,12 +23,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.io import FileIO
 from pyiceberg.manifest import DataFile
-from pyiceberg.partitioning import PartitionField, PartitionFieldValue, PartitionKey
-from pyiceberg.schema import Schema
+from pyiceberg.partitioning import PartitionField, PartitionKey
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.typedef import Record
 
-from ingestion.dataplane.writing import write_data_files, write_partition_files
+from ingestion.dataplane.writing import (
+    partition_key,
+    partition_values,
+    write_data_files,
+    write_partition_files,
+)
 
 # Beyond this many rows left out or put in, a file is rewritten by sorting: each edit is two
 # more slices for the writer to go through.
@@ -138,27 +142,14 @@ def _strictly_ascending(keys: pa.Array) -> bool:
     return bool(pc.all(pc.greater(keys.slice(1), keys.slice(0, len(keys) - 1))).as_py())
 
 
-def _partition_key(field: PartitionField, value: object, metadata: TableMetadata) -> PartitionKey:
-    return PartitionKey(
-        field_values=[PartitionFieldValue(field=field, value=value)],
-        partition_spec=metadata.spec(),
-        schema=metadata.schema(),
-    )
-
-
-def _partition_values(rows: pa.Table, field: PartitionField, schema: Schema) -> pa.Array:
-    source = schema.find_field(field.source_id)
-    column = rows.column(schema.find_column_name(field.source_id))
-    return field.transform.pyarrow_transform(source.field_type)(column).combine_chunks()
-
-
 def _partitioned(rows: pa.Table, field: PartitionField, metadata: TableMetadata) -> dict[Record, pa.Table]:
     """``rows`` by the partition they belong in."""
-    values = _partition_values(rows, field, metadata.schema())
+    schema = metadata.schema()
+    values = partition_values(rows.column(schema.find_column_name(field.source_id)), field, schema)
     parts: dict[Record, pa.Table] = {}
     for value in pc.unique(values).to_pylist():
         mask = pc.is_null(values) if value is None else pc.fill_null(pc.equal(values, value), False)
-        parts[_partition_key(field, value, metadata).partition] = rows.filter(mask)
+        parts[partition_key(field, value, metadata.spec(), schema).partition] = rows.filter(mask)
     return parts
 
 
@@ -167,6 +158,9 @@ def _file_partition(item: StoredFile, field: PartitionField, metadata: TableMeta
     is the one its manifest entry gives (every row of a data file is in its partition)."""
     if item.rows.num_rows == 0:
         return None
-    value = _partition_values(item.rows.slice(0, 1), field, metadata.schema())[0].as_py()
-    partition = _partition_key(field, value, metadata)
+    schema = metadata.schema()
+    first = item.rows.column(schema.find_column_name(field.source_id)).slice(0, 1)
+    partition = partition_key(
+        field, partition_values(first, field, schema)[0].as_py(), metadata.spec(), schema
+    )
     return partition if partition.partition == item.file.partition else None

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 from pyiceberg.io import FileIO
 from pyiceberg.manifest import DataFile
-from pyiceberg.partitioning import PartitionFieldValue, PartitionKey
+from pyiceberg.partitioning import PartitionKey
 from pyiceberg.schema import Schema
 from pyiceberg.table import TableProperties
 from pyiceberg.table.locations import load_location_provider
@@ -41,7 +41,7 @@ from pyiceberg.utils.properties import property_as_int
 
 from ingestion.dataplane.commits import conform_rows
 from ingestion.dataplane.parquet_files import FileLayout, ParquetDataFile
-from ingestion.dataplane.writing import by_partition, runs
+from ingestion.dataplane.writing import by_partition, partition_key, runs
 from ingestion.observability import logger
 
 # Rows a partition's file takes at a time, as one row group (what is left goes at the end).
@@ -169,11 +169,7 @@ class PartitionedWriter:
         if partition is None:
             key = None
             if self.field is not None:
-                key = PartitionKey(
-                    field_values=[PartitionFieldValue(field=self.field, value=value)],
-                    partition_spec=self.target.metadata.spec(),
-                    schema=self.schema,
-                )
+                key = partition_key(self.field, value, self.target.metadata.spec(), self.schema)
             partition = self.partitions[value] = _Partition(key)
         partition.waiting.append(rows)
         partition.waiting_rows += rows.num_rows

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from pyiceberg.io import FileIO
 from pyiceberg.io.pyarrow import _dataframe_to_data_files, bin_pack_arrow_table
 from pyiceberg.manifest import DataFile
-from pyiceberg.partitioning import PartitionField, PartitionFieldValue, PartitionKey
+from pyiceberg.partitioning import PartitionField, PartitionFieldValue, PartitionKey, PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table import TableProperties
 from pyiceberg.table.locations import load_location_provider
@@ -71,11 +71,7 @@ def write_data_files(
     )
     files: list[tuple[PartitionKey, pa.Table]] = []
     for start, stop in runs(values):
-        key = PartitionKey(
-            field_values=[PartitionFieldValue(field=field, value=values[start].as_py())],
-            partition_spec=spec,
-            schema=schema,
-        )
+        key = partition_key(field, values[start].as_py(), spec, schema)
         part = rows.slice(start, stop - start)
         files += [(key, pa.Table.from_batches(batches)) for batches in bin_pack_arrow_table(part, target)]  # type: ignore[arg-type]
     return write_partition_files(table_metadata, io, files)
@@ -123,14 +119,12 @@ def by_partition(
     partition's rows on that column or ``keep`` (a mask over ``rows``) drops some: the sort
     runs on the partition values and keys alone, and every column is copied once.
     """
-    source = schema.find_field(field.source_id)
-    column = schema.find_column_name(field.source_id)
     kept = pc.indices_nonzero(keep) if keep is not None else None
 
     def selected(name: str) -> pa.ChunkedArray | pa.Array:
         return rows.column(name) if kept is None else rows.column(name).take(kept)
 
-    values = field.transform.pyarrow_transform(source.field_type)(selected(column)).combine_chunks()
+    values = partition_values(selected(schema.find_column_name(field.source_id)), field, schema)
     if sort_key is None and kept is None and _grouped(values):
         return rows, values
     order_by = {_PARTITION: values} | ({_SORT_KEY: selected(sort_key)} if sort_key is not None else {})
@@ -140,6 +134,20 @@ def by_partition(
         + ([(_SORT_KEY, "ascending", "at_end")] if sort_key is not None else []),
     )
     return rows.take(order if kept is None else kept.take(order)), values.take(order)
+
+
+def partition_values(column: pa.ChunkedArray | pa.Array, field: PartitionField, schema: Schema) -> pa.Array:
+    """The values of partition ``field`` for ``column``, its source column."""
+    source = schema.find_field(field.source_id)
+    return field.transform.pyarrow_transform(source.field_type)(column).combine_chunks()
+
+
+def partition_key(field: PartitionField, value: object, spec: PartitionSpec, schema: Schema) -> PartitionKey:
+    """The partition of the one-field ``spec`` whose value is ``value`` (as
+    :func:`partition_values` gives it)."""
+    return PartitionKey(
+        field_values=[PartitionFieldValue(field=field, value=value)], partition_spec=spec, schema=schema
+    )
 
 
 def _grouped(values: pa.Array) -> bool:
