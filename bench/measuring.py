@@ -44,6 +44,17 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def server_cpu_seconds() -> float | None:
+    """CPU seconds of the moto server so far: it runs in threads of the benchmark's parent, this
+    case's parent process (``/proc/<ppid>/stat``, in clock ticks of 10 ms; None off Linux)."""
+    try:
+        fields = Path(f"/proc/{os.getppid()}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # After the command name: state is field 3 of stat(5), utime and stime fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(work: Callable[[], dict[str, Any]], profile: Path | None) -> dict[str, Any]:
     """Run ``work`` once under the clock; its own figures are merged into the result."""
     before_rss, before_cpu = rss_bytes(), cpu_seconds()

@@ -106,9 +106,11 @@ def spread_upserts(series: Series) -> tuple[float, float, float]:
     return first, min(rest or [first]), statistics.median(rest or [first])
 
 
-def upload_medians(series: Series, window: int = 50) -> tuple[float, float, float]:
-    """Median upload time of the first, middle and last ``window`` uploads of case 3."""
-    seconds = series.figure("upload_seconds")
+def upload_medians(
+    series: Series, figure: str = "upload_seconds", window: int = 50
+) -> tuple[float, float, float]:
+    """Median of a per-upload ``figure`` of case 3 over the first, middle and last ``window`` uploads."""
+    seconds = series.figure(figure)
     middle = len(seconds) // 2 - window // 2
     return (
         statistics.median(seconds[:window]),
@@ -335,21 +337,7 @@ def render(
             f"| {name} ({run.figures['row_count']:,} rows) | {len(chunks)} | {run.seconds:.1f} |"
             f" {chunks[0]:.2f} | {chunks[-1]:.2f} | {mib(run.peak_rss_bytes)} |"
         )
-    synced = series["case3"]
-    start, middle, end = upload_medians(synced)
-    lines += [
-        "",
-        "## Small, frequent upserts (case 3)",
-        "",
-        f"{len(synced.figure('upload_seconds')):,} consecutive upserts of the 5-row sample into one table,"
-        " each a newer version of the same deals. Median seconds per upload, and the table's history at"
-        " the end (what every commit reads):",
-        "",
-        "| first 50 | middle 50 | last 50 | metadata.json at the end | manifests | snapshots | rows |",
-        "|---|---|---|---|---|---|---|",
-        f"| {start:.3f} | {middle:.3f} | {end:.3f} | {synced.figure('metadata_bytes'):,} bytes"
-        f" | {synced.figure('manifests')} | {synced.figure('snapshots')} | {synced.figure('row_count')} |",
-    ]
+    lines += small_upserts_section(series["case3"])
     lines += sections or []  # sections of their own: the drain (bench.drain), cold starts (bench.cold_start)
     lines += ["", "## Run", "", "| phase | seconds |", "|---|---|"]
     lines += [f"| {name} | {seconds:.0f} |" for name, seconds in phases.items()]
@@ -362,6 +350,42 @@ def render(
     shown = logs.relative_to(Path.cwd()) if logs.is_relative_to(Path.cwd()) else logs
     lines += ["", f"Case logs and raw results: `{shown}` (git-ignored).", ""]
     return "\n".join(lines)
+
+
+def small_upserts_section(synced: Series) -> list[str]:
+    """Case 3: the upload times at the start, middle and end of the run, the CPU seconds behind
+    them (the upload's own and the moto server's), and the table's history at the end."""
+    lines = [
+        "",
+        "## Small, frequent upserts (case 3)",
+        "",
+        f"{len(synced.figure('upload_seconds')):,} consecutive upserts of the 5-row sample into one table,"
+        " each a newer version of the same deals. Medians per upload; the CPU seconds are the"
+        " upload's own and the moto server's (a time that rises while neither does is the machine's):",
+        "",
+        "| per upload | first 50 | middle 50 | last 50 | last / first |",
+        "|---|---|---|---|---|",
+    ]
+    rows = (
+        ("seconds", "upload_seconds"),
+        ("CPU seconds, upload", "upload_cpu_seconds"),
+        ("CPU seconds, moto server", "server_cpu_seconds"),
+    )
+    for what, figure in rows:
+        if not synced.figure(figure):
+            continue  # no /proc to read the server's CPU from
+        start, middle, end = upload_medians(synced, figure)
+        lines.append(f"| {what} | {start:.3f} | {middle:.3f} | {end:.3f} | {end / start:.2f} |")
+    return [
+        *lines,
+        "",
+        "The table's history at the end (what every commit reads):",
+        "",
+        "| metadata.json | manifests | snapshots | rows |",
+        "|---|---|---|---|",
+        f"| {synced.figure('metadata_bytes'):,} bytes | {synced.figure('manifests')}"
+        f" | {synced.figure('snapshots')} | {synced.figure('row_count')} |",
+    ]
 
 
 def profile_section(directory: Path, limit: int = 15) -> list[str]:

@@ -69,6 +69,27 @@ def test_case_3_compares_the_first_middle_and_last_fifty_uploads():
     assert upload_medians(Series("case3", [only])) == (1.0, 2.0, 3.0)
 
 
+def test_case_3_shows_the_cpu_seconds_behind_the_upload_times_when_the_server_s_were_read(tmp_path):
+    figures = {"row_count": 5, "metadata_bytes": 23_000, "manifests": 2, "snapshots": 20}
+    measured = {
+        "upload_seconds": [0.2] * 100 + [0.4] * 100,  # twice as slow at the end...
+        "upload_cpu_seconds": [0.1] * 200,  # ...with the same work here
+        "server_cpu_seconds": [0.05] * 100 + [0.06] * 100,
+    }
+    found = every_series(case3=Series("case3", runs(100.0, **figures, **measured)))
+    no_proc = measured | {"server_cpu_seconds": []}
+    unread = every_series(case3=Series("case3", runs(100.0, **figures, **no_proc)))
+
+    text = rendered(tmp_path, found)
+
+    assert "| seconds | 0.200 | 0.300 | 0.400 | 2.00 |" in text
+    assert "| CPU seconds, upload | 0.100 | 0.100 | 0.100 | 1.00 |" in text
+    assert "| CPU seconds, moto server | 0.050 | 0.055 | 0.060 | 1.20 |" in text
+    assert "| 23,000 bytes | 2 | 20 | 5 |" in text
+    assert "| CPU seconds, upload | 0.100 |" in rendered(tmp_path, unread)
+    assert "| CPU seconds, moto server |" not in rendered(tmp_path, unread)
+
+
 def test_a_series_figure_is_its_fastest_run_with_the_median_and_spread_beside_it():
     found = Series("validate", runs(1.25, 1.17, 1.20))
 
