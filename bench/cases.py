@@ -40,6 +40,7 @@ from typing import Any, BinaryIO
 from bench.measuring import (
     cpu_seconds,
     engine_settings,
+    fixed_work_seconds,
     import_data_plane,
     measure,
     outcome_figures,
@@ -209,9 +210,10 @@ def small_upserts(args: argparse.Namespace) -> dict[str, Any]:
         )
 
     def work() -> dict[str, Any]:
-        # Beside each upload's time, the CPU seconds it took here and in the moto server: a rise
-        # in the time that neither shows is the machine's (waiting for a core), not the code's.
-        seconds, cpu, server_cpu = [], [], []
+        # Beside each upload's time, the CPU seconds it took here and in the moto server, and the
+        # time of a fixed piece of work after it (not in the upload's time): what tells a rise
+        # over the run that is the code's from one that is the shared machine's.
+        seconds, cpu, server_cpu, control = [], [], [], []
         for number in range(args.uploads):
             data = sync(number)
             cpu_before, server_before = cpu_seconds(), server_cpu_seconds()
@@ -223,12 +225,14 @@ def small_upserts(args: argparse.Namespace) -> dict[str, Any]:
             server_after = server_cpu_seconds()
             if server_before is not None and server_after is not None:
                 server_cpu.append(server_after - server_before)
+            control.append(fixed_work_seconds())
         table = get_catalog(settings).load_table(table_identifier(settings, args.collection, "deals"))
         bucket, key = table.metadata_location.removeprefix("s3://").split("/", 1)
         return {
             "upload_seconds": seconds,
             "upload_cpu_seconds": cpu,
             "server_cpu_seconds": server_cpu,
+            "control_seconds": control,
             "row_count": int(table.current_snapshot().summary["total-records"]),
             "metadata_bytes": s3.head_object(Bucket=bucket, Key=key)["ContentLength"],
             "manifests": len(table.current_snapshot().manifests(table.io)),

@@ -126,3 +126,16 @@ def import_data_plane() -> None:
     """What the data plane imports on first use, imported before the clock starts."""
     import pyarrow.parquet  # noqa: F401
     import pyiceberg.io.pyarrow  # noqa: F401
+
+
+def fixed_work_seconds(rows: int = 5_000) -> float:
+    """The time of the same small piece of work every call (a Parquet file of ``rows`` encoded in
+    memory, and as much pure Python): a control that tells the machine's speed at that moment
+    from the code's, in a long series on shared cores."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    start = time.perf_counter()
+    table = pa.table({"id": pa.array(range(rows)), "name": pa.array([f"deal-{i}" for i in range(rows)])})
+    pq.write_table(table, pa.BufferOutputStream(), compression="zstd")
+    return time.perf_counter() - start

@@ -75,6 +75,7 @@ def test_case_3_shows_the_cpu_seconds_behind_the_upload_times_when_the_server_s_
         "upload_seconds": [0.2] * 100 + [0.4] * 100,  # twice as slow at the end...
         "upload_cpu_seconds": [0.1] * 200,  # ...with the same work here
         "server_cpu_seconds": [0.05] * 100 + [0.06] * 100,
+        "control_seconds": [0.01] * 100 + [0.02] * 100,  # the machine: twice as slow at the end
     }
     found = every_series(case3=Series("case3", runs(100.0, **figures, **measured)))
     no_proc = measured | {"server_cpu_seconds": []}
@@ -85,6 +86,7 @@ def test_case_3_shows_the_cpu_seconds_behind_the_upload_times_when_the_server_s_
     assert "| seconds | 0.200 | 0.300 | 0.400 | 2.00 |" in text
     assert "| CPU seconds, upload | 0.100 | 0.100 | 0.100 | 1.00 |" in text
     assert "| CPU seconds, moto server | 0.050 | 0.055 | 0.060 | 1.20 |" in text
+    assert "| fixed work after it, seconds (the machine) | 0.010 | 0.015 | 0.020 | 2.00 |" in text
     assert "| 23,000 bytes | 2 | 20 | 5 |" in text
     assert "| CPU seconds, upload | 0.100 |" in rendered(tmp_path, unread)
     assert "| CPU seconds, moto server |" not in rendered(tmp_path, unread)
