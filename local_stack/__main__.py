@@ -24,6 +24,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from types import FrameType
 
+from local_stack.banner import banner
 from local_stack.stack import LocalStack, LocalStackConfig
 
 # Each option sets the environment variable of the same setting, and wins over it:
@@ -130,7 +131,7 @@ def main(arguments: Sequence[str] | None = None) -> int:
         print(f"cannot start the local stack: {error}", file=sys.stderr)
         return 1
     try:
-        print(stack.banner(), flush=True)
+        print(banner(stack), flush=True)
         while not stopping.wait(0.5):
             pass
     finally:

@@ -79,7 +79,7 @@ class LocalStack:
 
     @property
     def stage_url(self) -> str:
-        return f"{self.api_url}/{self._api().stage}"
+        return f"{self.api_url}/{self.running_api().stage}"
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -219,14 +219,12 @@ class LocalStack:
     # ----------------------------------------------------------------- what is running
 
     def bucket_name(self) -> str:
-        buckets = [
-            self.names[i] for i in self._template().resources_of_type("AWS::S3::Bucket") if i in self.names
-        ]
-        return buckets[0]
+        buckets = self.running_template().resources_of_type("AWS::S3::Bucket")
+        return next(self.names[i] for i in buckets if i in self.names)
 
     def queue_visibility(self) -> dict[str, tuple[int | None, int | None]]:
         """Each queue's local visibility timeout and the template's."""
-        template = self._template()
+        template = self.running_template()
         result = {}
         for logical_id in template.resources_of_type("AWS::SQS::Queue"):
             declared = template.properties(logical_id).get("VisibilityTimeout")
@@ -237,92 +235,35 @@ class LocalStack:
             )
         return result
 
-    def banner(self) -> str:
-        template = self._template()
-        api = self._api()
-        bucket = self.bucket_name()
-        prefix = self._notification_prefix()
-        token = self.config.dev_token
-        auth = f"-H 'Authorization: Token {token}'"
-        tables = [
-            f"{logical_id} = {self.names[logical_id]}"
-            for logical_id in template.resources_of_type("AWS::DynamoDB::Table")
-        ]
-        queues = []
-        for logical_id, (local, declared) in self.queue_visibility().items():
-            note = ""
-            if self.config.visibility_timeout is not None:
-                note = f"  (visibility {local} s here, {declared or 30} s in AWS: LOCAL_VISIBILITY_TIMEOUT)"
-            queues.append(f"{logical_id} = {self.names[logical_id]}{note}")
-        databases = [self.names[i] for i in template.resources_of_type("AWS::Glue::Database")]
-        routes = [f"{route.method:<6} {route.resource}  -> {route.function_id}" for route in api.routes]
-        triggers = [
-            f"{poller.source.queue_name} -> {poller.source.function_id} (batch {poller.source.batch_size}, "
-            f"up to {poller.concurrency} at once in worker processes: LOCAL_CONCURRENCY)"
-            for poller in self.pollers
-        ]
-        period_note = "set by" if self.config.schedule_seconds else "changed with"
-        schedules = [
-            f"{timer.source.function_id} every {timer.period_seconds:g} s "
-            f"({timer.source.expression} in AWS; {period_note} LOCAL_SCHEDULE_SECONDS)"
-            for timer in self.timers
-        ]
-        lines = [
-            "",
-            "Local ingestion stack is running. Ctrl-C stops it.",
-            "",
-            f"  API            {self.api_url}/api/...  (also {self.stage_url}/api/...)",
-            f"  Token          {token}  (tenant {self.config.dev_tenant})"
-            f"  header: Authorization: Token {token}",
-            *(
-                f"  Token          {other}  (tenant {tenant}, from DEV_TOKENS)"
-                for other, tenant in self.config.dev_tokens.items()
-            ),
-            f"  Throttle       {self._throttle_note()}",
-            f"  AWS endpoint   {self.aws_endpoint}  (S3, SQS, DynamoDB, Glue; credentials 'testing')",
-            f"  Bucket         {bucket}",
-            *_block("Tables", tables),
-            *_block("Queues", queues),
-            *_block("Glue database", databases),
-            *_block("Routes", routes),
-            *_block("Triggers", triggers),
-            *_block("Schedules", schedules),
-            "",
-            "Create a collection, then append a file to it:",
-            f"  curl -s {auth} -H 'Content-Type: application/json' \\",
-            f'       -d \'{{"name": "CRM deals"}}\' {self.api_url}/api/collection',
-            f"  curl -s {auth} -F file=@events/deals.csv \\",
-            f"       {self.api_url}/api/collection/<collectionId>/data/deals/append",
-            "",
-            "A file over the API's ~4.5 MB: ask for an upload URL, then PUT the file to it:",
-            f"  curl -s {auth} -X POST \\",
-            f"       {self.api_url}{UPLOAD_URL_ROUTE.replace('<dataType>', 'deals')}",
-            '  curl -T export.csv "<uploadUrl>"',
-            "",
-            "Or drop a file into the bucket (the validator picks it up from the queue):",
-            f"  aws --endpoint-url {self.aws_endpoint} s3 cp events/deals.csv \\",
-            f"      s3://{bucket}/{prefix}<collectionId>/deals/",
-            "",
-        ]
-        return "\n".join(lines)
-
-    # ----------------------------------------------------------------- helpers
-
-    def _template(self) -> Template:
+    def running_template(self) -> Template:
+        """The template the stack was started from."""
         if self.template is None:
             raise RuntimeError("the local stack is not started")
         return self.template
 
-    def _api(self) -> ApiDefinition:
+    def running_api(self) -> ApiDefinition:
+        """The API the stack serves."""
         if self.api is None:
             raise RuntimeError("the local stack is not started")
         return self.api
 
-    def _throttle_note(self) -> str:
-        usage_plan = self._gateway_server.gateway.usage_plan if self._gateway_server else None
-        if usage_plan is None:
-            return "off (LOCAL_THROTTLE=template applies the template's usage plan)"
-        return f"{usage_plan.limits.describe()} (LOCAL_THROTTLE)"
+    @property
+    def usage_plan(self) -> UsagePlanThrottle | None:
+        """The API's throttle when LOCAL_THROTTLE applies one, else None."""
+        return self._gateway_server.gateway.usage_plan if self._gateway_server else None
+
+    def notification_prefix(self) -> str:
+        """The key prefix under which a file dropped into the bucket notifies the validator."""
+        template = self.running_template()
+        for logical_id in template.resources_of_type("AWS::S3::Bucket"):
+            notifications = template.properties(logical_id).get("NotificationConfiguration") or {}
+            for queue in notifications.get("QueueConfigurations") or []:
+                for rule in ((queue.get("Filter") or {}).get("S3Key") or {}).get("Rules") or []:
+                    if rule.get("Name") == "prefix":
+                        return str(rule["Value"])
+        return ""
+
+    # ----------------------------------------------------------------- helpers
 
     def _client(self, service: str) -> Any:
         return boto3.client(
@@ -371,20 +312,10 @@ class LocalStack:
                 sys.path.insert(0, str(path))
                 self._added_paths.append(str(path))
 
-    def _notification_prefix(self) -> str:
-        template = self._template()
-        for logical_id in template.resources_of_type("AWS::S3::Bucket"):
-            notifications = template.properties(logical_id).get("NotificationConfiguration") or {}
-            for queue in notifications.get("QueueConfigurations") or []:
-                for rule in ((queue.get("Filter") or {}).get("S3Key") or {}).get("Rules") or []:
-                    if rule.get("Name") == "prefix":
-                        return str(rule["Value"])
-        return ""
-
     def _large_file_hint(self) -> str:
         return (
             f"ask for an upload URL (POST {UPLOAD_URL_ROUTE}) and PUT the file to it, or drop it into the "
-            f"bucket: s3://{self.bucket_name()}/{self._notification_prefix()}{UPLOAD_LAYOUT}"
+            f"bucket: s3://{self.bucket_name()}/{self.notification_prefix()}{UPLOAD_LAYOUT}"
         )
 
     @staticmethod
@@ -395,13 +326,6 @@ class LocalStack:
         except ImportError:
             return
         aws.reset()
-
-
-def _block(title: str, items: list[str]) -> list[str]:
-    if not items:
-        return []
-    first, *rest = items
-    return [f"  {title:<14} {first}", *(f"  {'':<14} {item}" for item in rest)]
 
 
 def _available_port(port: int, variable: str) -> int:

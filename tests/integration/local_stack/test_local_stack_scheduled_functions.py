@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from local_stack_sample import wait_for, write_sample_project
 
+from local_stack.banner import banner
 from local_stack.stack import LocalStack, LocalStackConfig
 
 
@@ -45,15 +46,15 @@ def test_a_scheduled_function_runs_every_local_period_with_the_scheduled_event(
 
 
 def test_the_banner_names_each_schedule_and_its_local_period(ticking_stack: LocalStack) -> None:
-    banner = ticking_stack.banner()
+    shown = banner(ticking_stack)
 
-    assert "TickFunction every 0.2 s (rate(1 minute) in AWS; set by LOCAL_SCHEDULE_SECONDS)" in banner
+    assert "TickFunction every 0.2 s (rate(1 minute) in AWS; set by LOCAL_SCHEDULE_SECONDS)" in shown
 
 
 def test_without_a_local_period_a_schedule_runs_at_its_rate(sample_stack: LocalStack) -> None:
-    banner = sample_stack.banner()
+    shown = banner(sample_stack)
 
-    assert "TickFunction every 60 s (rate(1 minute) in AWS; changed with LOCAL_SCHEDULE_SECONDS)" in banner
+    assert "TickFunction every 60 s (rate(1 minute) in AWS; changed with LOCAL_SCHEDULE_SECONDS)" in shown
 
 
 def test_stop_stops_the_schedules(ticking_stack: LocalStack, output_dir: Path) -> None:

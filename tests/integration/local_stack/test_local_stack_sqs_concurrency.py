@@ -13,6 +13,7 @@ import boto3
 import pytest
 from local_stack_sample import wait_for, write_sample_project
 
+from local_stack.banner import banner
 from local_stack.functions import FunctionError
 from local_stack.stack import LocalStack, LocalStackConfig
 
@@ -186,7 +187,7 @@ def test_stop_leaves_no_worker_process_alive(start_stack: StackFactory, output_d
 def test_the_banner_says_how_many_invocations_run_at_once(start_stack: StackFactory) -> None:
     stack = start_stack(concurrency=3)
 
-    assert "up to 3 at once in worker processes: LOCAL_CONCURRENCY" in stack.banner()
+    assert "up to 3 at once in worker processes: LOCAL_CONCURRENCY" in banner(stack)
 
 
 def test_api_functions_still_run_in_the_stacks_own_process(start_stack: StackFactory) -> None:

@@ -15,6 +15,7 @@ import boto3
 import pytest
 from local_stack_sample import wait_for
 
+from local_stack.banner import banner
 from local_stack.gateway import API_PAYLOAD_LIMIT
 from local_stack.stack import LocalStack, LocalStackConfig
 
@@ -245,11 +246,11 @@ def test_project_template_runs_with_its_own_functions(project_stack: LocalStack)
     assert without_token == 401
     assert json.loads(body)["message"].startswith("missing or unknown token")
     assert with_token not in (401, 403)
-    banner = project_stack.banner()
-    assert "s3://ingestion-data-123456789012-local/incoming/<collectionId>/deals/" in banner
-    assert "visibility 30 s here, 5400 s in AWS" in banner
-    assert "UploadExpiryFunction every 300 s (rate(5 minutes) in AWS" in banner
-    assert "/api/collection/<collectionId>/data/deals/append/upload-url" in banner
+    shown = banner(project_stack)
+    assert "s3://ingestion-data-123456789012-local/incoming/<collectionId>/deals/" in shown
+    assert "visibility 30 s here, 5400 s in AWS" in shown
+    assert "UploadExpiryFunction every 300 s (rate(5 minutes) in AWS" in shown
+    assert "/api/collection/<collectionId>/data/deals/append/upload-url" in shown
 
 
 def test_processing_lease_runs_out_before_a_message_comes_back(project_stack: LocalStack) -> None:
