@@ -129,9 +129,9 @@ def import_data_plane() -> None:
 
 
 def fixed_work_seconds(rows: int = 5_000) -> float:
-    """The time of the same small piece of work every call (a Parquet file of ``rows`` encoded in
-    memory, and as much pure Python): a control that tells the machine's speed at that moment
-    from the code's, in a long series on shared cores."""
+    """The time of the same small piece of work every call (``rows`` strings built in Python, then
+    encoded as a Parquet file in memory): a control of the machine's speed at that moment, which
+    tells a slower machine from slower code in a long series on shared cores."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
