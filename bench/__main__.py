@@ -41,8 +41,9 @@ from typing import Any
 
 from bench import cold_start, drain, table_maintenance
 from bench.local_aws import LocalAws
+from bench.machine import machine_info
 from bench.options import parse_args
-from bench.report import machine_info, render
+from bench.report import render
 from bench.runs import Run, Series
 from bench.workload import Workload, prepare_files
 

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import platform
 import statistics
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -156,57 +151,6 @@ def checks(workload: Workload, series: dict[str, Series]) -> list[str]:
                 f"{name} {which}: warning from the engine: {text}" for text in run.figures.get("warnings", [])
             ]
     return failures
-
-
-def machine_info(root: Path) -> dict[str, str]:
-    def version(package: str) -> str:
-        try:
-            return metadata.version(package)
-        except metadata.PackageNotFoundError:
-            return "not installed"
-
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(  # noqa: S603 - fixed git arguments
-                ["git", *args],  # noqa: S607 - git from PATH
-                cwd=root,
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=30,
-            ).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return "unknown"
-
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        memory = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/meminfo").read_text().splitlines()
-            if line.startswith("MemTotal")
-        )
-    except (OSError, StopIteration):
-        memory = "unknown"
-    engine_changes = git("status", "--porcelain", "--", "layers/shared/ingestion")
-    return {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "cores": f"{os.cpu_count()} ({len(os.sched_getaffinity(0))} usable)",
-        "cpu": cpu,
-        "memory": memory,
-        "load average (1, 5, 15 min)": " ".join(f"{value:.2f}" for value in os.getloadavg()),
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        "pyarrow": version("pyarrow"),
-        "pyiceberg": version("pyiceberg"),
-        "pydantic": version("pydantic"),
-        "moto": version("moto"),
-        "engine commit": git("rev-parse", "--short", "HEAD")
-        + (" + uncommitted changes under layers/shared/ingestion" if engine_changes else ""),
-    }
 
 
 def render(
