@@ -27,5 +27,7 @@ def test_a_run_names_its_machine_packages_and_the_engine_s_commit():
     assert len(info["load average (1, 5, 15 min)"].split()) == 3
 
 
-def test_outside_a_git_checkout_the_commit_is_unknown(tmp_path):
+def test_outside_a_git_checkout_the_commit_is_unknown(tmp_path, monkeypatch):
+    monkeypatch.setenv("GIT_DIR", str(tmp_path / "no-repository"))  # wherever tmp_path lies
+
     assert machine_info(tmp_path)["engine commit"] == "unknown"  # and no claim of changes either
