@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from local_stack.creation_order import creation_order
 from local_stack.dynamodb_atomicity import serialize_dynamodb_writes
 from local_stack.glue_concurrency import guard_glue_table_versions
 from local_stack.s3_notifications import complete_s3_notifications
@@ -70,7 +71,7 @@ def create_resources(
         template = Template.load(template, StackContext.from_environment(endpoint.rstrip("/")))
     clients = _Clients(endpoint.rstrip("/"), template.context.region)
     names: dict[str, str] = {}
-    for logical_id in template.creation_order(template.resources_of_type(*_CREATORS)):
+    for logical_id in creation_order(template, template.resources_of_type(*_CREATORS)):
         kind = template.resource_type(logical_id)
         creator = _CREATORS[kind]
         names[logical_id] = creator(template, logical_id, clients, queue_visibility_timeout)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +40,7 @@ _NAME_PROPERTIES: dict[str, tuple[str, ...]] = {
     "AWS::Serverless::LayerVersion": ("LayerName",),
 }
 
-_SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")  # a ${Name} of Fn::Sub
 
 
 class Template:
@@ -304,7 +303,7 @@ class Template:
                 return _scalar_to_string(self.get_att(logical_id, attribute))
             return _scalar_to_string(self.ref(name))
 
-        return _SUB_VARIABLE.sub(replace, str(text))
+        return SUB_VARIABLE.sub(replace, str(text))
 
     def _pseudo_parameter(self, name: str) -> Any:
         return {
@@ -330,57 +329,6 @@ class Template:
     def _arn(self, service: str, resource: str) -> str:
         ctx = self.context
         return f"arn:{ctx.partition}:{service}:{ctx.region}:{ctx.account_id}:{resource}"
-
-    # ----------------------------------------------------------------- dependencies
-
-    def dependencies(self, logical_id: str) -> set[str]:
-        """The resources this one refers to (Ref, GetAtt, Sub, DependsOn), directly."""
-        spec = self.resources[logical_id]
-        found = set(_references(spec.get("Properties") or {}))
-        depends_on = spec.get("DependsOn") or []
-        found.update([depends_on] if isinstance(depends_on, str) else depends_on)
-        return {name for name in found if name in self.resources and name != logical_id}
-
-    def creation_order(self, logical_ids: Iterable[str] | None = None) -> list[str]:
-        """Resources ordered so that each comes after everything it depends on (transitively)."""
-        wanted = list(self.resources) if logical_ids is None else list(logical_ids)
-        ordered: list[str] = []
-        visiting: set[str] = set()
-
-        def visit(name: str) -> None:
-            if name in ordered:
-                return
-            if name in visiting:
-                raise TemplateError(f"circular dependency through {name}")
-            visiting.add(name)
-            for dependency in sorted(self.dependencies(name)):
-                visit(dependency)
-            visiting.discard(name)
-            ordered.append(name)
-
-        for name in self.resources:
-            visit(name)
-        return [name for name in ordered if name in wanted]
-
-
-def _references(value: Any) -> Iterable[str]:
-    if isinstance(value, list):
-        for item in value:
-            yield from _references(item)
-    elif isinstance(value, dict):
-        for key, argument in value.items():
-            if key == "Ref" and isinstance(argument, str):
-                yield argument.split(".")[0]  # SAM's Function.Alias, Api.Stage...
-            elif key == "Fn::GetAtt":
-                yield argument.split(".")[0] if isinstance(argument, str) else argument[0]
-            elif key == "Fn::Sub":
-                text = argument[0] if isinstance(argument, list) else argument
-                for match in _SUB_VARIABLE.finditer(str(text)):
-                    yield match.group(1).split(".")[0]
-                if isinstance(argument, list) and len(argument) > 1:
-                    yield from _references(argument[1])
-            else:
-                yield from _references(argument)
 
 
 def _merge_globals(globals_: Any, own: Any) -> Any:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from local_stack.cloudformation_yaml import load_document
+from local_stack.creation_order import creation_order
 from local_stack.stack_context import StackContext
 from local_stack.template import Template, TemplateError
 
@@ -155,9 +156,28 @@ def test_function_properties_merge_globals_as_sam_does(snippet: Template) -> Non
 
 
 def test_creation_order_puts_dependencies_first(snippet: Template) -> None:
-    order = snippet.creation_order(["Bucket", "Queue", "DeadLetters", "Table"])
+    order = creation_order(snippet, ["Bucket", "Queue", "DeadLetters", "Table"])
 
     assert order.index("DeadLetters") < order.index("Queue") < order.index("Bucket")
+
+
+def test_resources_that_refer_to_each_other_have_no_creation_order() -> None:
+    document = {
+        "Resources": {
+            "Queue": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {"Tags": [{"Value": {"Fn::GetAtt": "Topic.Arn"}}]},
+            },
+            "Topic": {
+                "Type": "AWS::SNS::Topic",
+                "Properties": {"DisplayName": {"Fn::Sub": "${Queue}-topic"}},
+            },
+            "Table": {"Type": "AWS::DynamoDB::Table", "DependsOn": "Queue"},
+        }
+    }
+
+    with pytest.raises(TemplateError, match="circular dependency through"):
+        creation_order(Template(document, root=Path(".")))
 
 
 def test_project_template_names_resources_like_the_sample_events() -> None:
